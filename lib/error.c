@@ -65,6 +65,44 @@ static const struct code_info codes[] = {
     C(VOUCH_E_JWS_NO_VALID, "no valid JWS signature"),
     C(VOUCH_E_DID_SYNTAX, "malformed DID"),
     C(VOUCH_E_DID_METHOD, "unsupported DID method"),
+    C(VOUCH_E_VC_FORMAT, "malformed verifiable credential"),
+    C(VOUCH_E_VC_TYPE, "credential of the wrong type"),
+    C(VOUCH_E_VC_EXPIRED, "credential expired"),
+    C(VOUCH_E_VC_NOT_YET_VALID, "credential not yet valid"),
+    C(VOUCH_E_VC_ISSUER, "credential from an unexpected issuer"),
+    C(VOUCH_E_POLICY_FORMAT, "malformed trust policy"),
+    C(VOUCH_E_POLICY_THRESHOLD, "invalid trust policy threshold"),
+    C(VOUCH_E_POLICY_KEY_REUSE, "one key listed twice in the trust policy"),
+    C(VOUCH_E_POLICY_EXPIRED, "trust policy expired"),
+    C(VOUCH_E_POLICY_VERSION, "trust policy version is not the next one"),
+    C(VOUCH_E_POLICY_SIGNATURES, "trust policy root threshold not met"),
+    C(VOUCH_E_POLICY_MISSING, "no trust policy configured"),
+    C(VOUCH_E_POLICY_ROLE, "unknown or empty trust policy role"),
+    C(VOUCH_E_POLICY_DEV_KEY, "development key in a production trust policy"),
+    C(VOUCH_E_RELEASE_FORMAT, "malformed release credential"),
+    C(VOUCH_E_RELEASE_SIGNATURES, "release lacks a required signature"),
+    C(VOUCH_E_RELEASE_ROLLBACK, "release below the anti-rollback floor"),
+    C(VOUCH_E_RELEASE_DIGEST, "image digest does not match the release"),
+    C(VOUCH_E_RELEASE_SIZE, "image size does not match the release"),
+    C(VOUCH_E_RELEASE_HARDWARE, "release not for this hardware"),
+    C(VOUCH_E_RELEASE_EXPIRED, "release credential expired"),
+    C(VOUCH_E_RELEASE_NOT_YET_VALID, "release credential not yet valid"),
+    C(VOUCH_E_RELEASE_SWDESC, "sw-description does not match the release"),
+    C(VOUCH_E_RELEASE_SAME_VERSION, "same version as installed with different content"),
+    C(VOUCH_E_RELEASE_NAME, "unsafe file name"),
+    C(VOUCH_E_RELEASE_SWU, "malformed .swu archive"),
+    C(VOUCH_E_STATE, "device state unreadable or inconsistent"),
+    C(VOUCH_E_COSIGN_REQUEST, "malformed co-sign request"),
+    C(VOUCH_E_COSIGN_UNKNOWN, "build server not allowed by the co-signer"),
+    C(VOUCH_E_COSIGN_REVOKED, "build server revoked at the co-signer"),
+    C(VOUCH_E_COSIGN_REPLAY, "co-sign request replayed"),
+    C(VOUCH_E_COSIGN_STALE, "co-sign request expired or from the future"),
+    C(VOUCH_E_COSIGN_ROLLBACK, "co-sign request would lower the security version"),
+    C(VOUCH_E_COSIGN_LIFETIME, "release lifetime beyond co-signer policy"),
+    C(VOUCH_E_COSIGN_RATE, "co-sign rate limit exceeded"),
+    C(VOUCH_E_COSIGN_REFUSED, "co-signer refused"),
+    C(VOUCH_E_HTTP, "HTTP transport error"),
+    C(VOUCH_E_DB, "database error"),
 #undef C
 };
 
@@ -153,13 +191,21 @@ vouch_domain vouch_code_domain(vouch_code code)
         return VOUCH_DOMAIN_JWS;
     if (c < 90)
         return VOUCH_DOMAIN_DID;
+    if (c < 100)
+        return VOUCH_DOMAIN_VC;
+    if (c < 120)
+        return VOUCH_DOMAIN_POLICY;
+    if (c < 150)
+        return VOUCH_DOMAIN_RELEASE;
+    if (c < 170)
+        return VOUCH_DOMAIN_COSIGN;
     return VOUCH_DOMAIN_OTHER;
 }
 
 const char *vouch_domain_name(vouch_domain d)
 {
-    static const char *const names[] = {"none", "core", "codec", "json",
-                                        "key",  "jws",  "did",   "other"};
+    static const char *const names[] = {"none", "core", "codec", "json",    "key",    "jws",
+                                        "did",  "vc",   "policy", "release", "cosign", "other"};
     return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] : "other";
 }
 

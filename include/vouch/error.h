@@ -17,7 +17,11 @@
  *   30..49   key      (P-256, Ed25519, PEM, JWK, did:key, PKCS#11)
  *   50..79   jws      (envelopes: structure, headers, signatures)
  *   80..89   did      (DID syntax and methods)
- *   90..255  reserved for credentials, policy, releases, servers, agent
+ *   90..99   vc       (Verifiable Credentials as JWT)
+ *   100..119 policy   (the device's trust policy and its rotation)
+ *   120..149 release  (release credentials, images, anti-rollback state)
+ *   150..169 cosign   (the co-signing service and its clients)
+ *   170..255 reserved for the update server, login and the agent
  */
 #ifndef VOUCH_ERROR_H
 #define VOUCH_ERROR_H
@@ -93,6 +97,52 @@ typedef enum vouch_code {
     VOUCH_E_DID_SYNTAX = 80,    /* not a DID */
     VOUCH_E_DID_METHOD = 81,    /* DID method not supported here */
 
+    /* vc */
+    VOUCH_E_VC_FORMAT = 90,     /* claims or vc object malformed (missing/extra/wrong type) */
+    VOUCH_E_VC_TYPE = 91,       /* the credential is not of the expected type */
+    VOUCH_E_VC_EXPIRED = 92,    /* exp is in the past */
+    VOUCH_E_VC_NOT_YET_VALID = 93, /* nbf is in the future */
+    VOUCH_E_VC_ISSUER = 94,     /* iss is not the expected issuer */
+
+    /* policy */
+    VOUCH_E_POLICY_FORMAT = 100,   /* policy document malformed (unknown or missing member) */
+    VOUCH_E_POLICY_THRESHOLD = 101,/* threshold not an integer in 1..number of keys */
+    VOUCH_E_POLICY_KEY_REUSE = 102,/* one key under several ids or several roles */
+    VOUCH_E_POLICY_EXPIRED = 103,  /* the policy has expired */
+    VOUCH_E_POLICY_VERSION = 104,  /* not the next version (rotation goes N to N+1 only) */
+    VOUCH_E_POLICY_SIGNATURES = 105, /* root threshold not met (old or new keys) */
+    VOUCH_E_POLICY_MISSING = 106,  /* no trust policy configured: fail closed */
+    VOUCH_E_POLICY_ROLE = 107,     /* unknown role, or a required role without keys */
+    VOUCH_E_POLICY_DEV_KEY = 108,  /* a known development/test key in a production policy */
+
+    /* release */
+    VOUCH_E_RELEASE_FORMAT = 120,  /* release credential malformed */
+    VOUCH_E_RELEASE_SIGNATURES = 121, /* a required role's threshold is not met */
+    VOUCH_E_RELEASE_ROLLBACK = 122,/* securityVersion below the anti-rollback floor */
+    VOUCH_E_RELEASE_DIGEST = 123,  /* image digest differs from the signed one */
+    VOUCH_E_RELEASE_SIZE = 124,    /* image shorter or longer than the signed size */
+    VOUCH_E_RELEASE_HARDWARE = 125,/* not for this hardware */
+    VOUCH_E_RELEASE_EXPIRED = 126, /* release credential expired */
+    VOUCH_E_RELEASE_NOT_YET_VALID = 127, /* nbf in the future */
+    VOUCH_E_RELEASE_SWDESC = 128,  /* sw-description differs from the signed digest */
+    VOUCH_E_RELEASE_SAME_VERSION = 129, /* same version as installed, different content */
+    VOUCH_E_RELEASE_NAME = 130,    /* unsafe file name (absolute, .., NUL, backslash, long) */
+    VOUCH_E_RELEASE_SWU = 131,     /* .swu archive malformed */
+    VOUCH_E_STATE = 132,           /* device state unreadable or inconsistent */
+
+    /* cosign */
+    VOUCH_E_COSIGN_REQUEST = 150,  /* co-sign request malformed */
+    VOUCH_E_COSIGN_UNKNOWN = 151,  /* build server not allowed */
+    VOUCH_E_COSIGN_REVOKED = 152,  /* build server revoked */
+    VOUCH_E_COSIGN_REPLAY = 153,   /* request id (jti) already used */
+    VOUCH_E_COSIGN_STALE = 154,    /* request expired or issued in the future */
+    VOUCH_E_COSIGN_ROLLBACK = 155, /* securityVersion below the highest co-signed */
+    VOUCH_E_COSIGN_LIFETIME = 156, /* credential lifetime beyond what policy allows */
+    VOUCH_E_COSIGN_RATE = 157,     /* too many requests from this build server */
+    VOUCH_E_COSIGN_REFUSED = 158,  /* the co-signer refused (client side; reason in message) */
+    VOUCH_E_HTTP = 159,            /* HTTP transport failure or unexpected status */
+    VOUCH_E_DB = 160,              /* database failure */
+
     VOUCH__CODE_MAX = 255
 } vouch_code;
 
@@ -104,6 +154,10 @@ typedef enum vouch_domain {
     VOUCH_DOMAIN_KEY,
     VOUCH_DOMAIN_JWS,
     VOUCH_DOMAIN_DID,
+    VOUCH_DOMAIN_VC,
+    VOUCH_DOMAIN_POLICY,
+    VOUCH_DOMAIN_RELEASE,
+    VOUCH_DOMAIN_COSIGN,
     VOUCH_DOMAIN_OTHER
 } vouch_domain;
 
@@ -139,7 +193,8 @@ const char *vouch_code_describe(vouch_code code);
 /* The domain a code belongs to (by its range). */
 vouch_domain vouch_code_domain(vouch_code code);
 
-/* "core", "codec", "json", "key", "jws", "did", "other". */
+/* "core", "codec", "json", "key", "jws", "did", "vc", "policy", "release",
+ * "cosign", "other". */
 const char *vouch_domain_name(vouch_domain d);
 
 /*

@@ -117,8 +117,10 @@ typedef struct vouch_jws_result {
 
 /*
  * Checks every signature against the trusted keys: a signature with a kid is
- * tried only with the keys of that kid (none: VOUCH_E_JWS_UNKNOWN_KEY); one
- * without is tried with every key whose type matches its alg. results must
+ * tried with the keys of that kid and with every keyref whose kid is NULL (a
+ * wildcard: the policy's role keys are matched by key, not by name); one
+ * without a kid is tried with every key. Only keys whose type matches the
+ * signature's alg are tried; no candidate at all is VOUCH_E_JWS_UNKNOWN_KEY. results must
  * have room for jws->nsigs entries. Returns VOUCH_OK if at least one
  * signature is valid, else VOUCH_E_JWS_NO_VALID; thresholds are the caller's
  * (count distinct keys through key_index and vouch_key_equal).
