@@ -76,5 +76,12 @@ vouch_code cli_load_key(const char *ref, vouch_key **out, vouch_err *err);
 extern const cli_cmd cli_key_cmds[];
 extern const cli_cmd cli_jws_cmds[];
 extern const cli_cmd cli_did_cmds[];
+extern const cli_cmd cli_init_cmds[];    /* cmd_project.c */
+extern const cli_cmd cli_policy_cmds[];  /* cmd_policy.c */
+extern const cli_cmd cli_release_cmds[]; /* cmd_release.c */
+
+/* `vouch release cosign` lives in cmd_cosign.c (HTTP client of vouch-cosignd);
+ * cmd_release.c lists it in its table. */
+vouch_code cli_release_cosign(const cli_args *a, vouch_err *err);
 
 #endif

@@ -14,10 +14,15 @@ typedef struct cli_group {
     const cli_cmd *cmds;
 } cli_group;
 
+/* A group whose only row has the name "" is a command of its own (`vouch init`). */
 static const cli_group groups[] = {
+    {"init", "create a project: root, release, issuer and server keys, policy, did:web",
+     cli_init_cmds},
     {"key", "generate keys and show public keys (files or PKCS#11 tokens)", cli_key_cmds},
     {"jws", "sign and verify JSON Web Signatures (ES256, EdDSA)", cli_jws_cmds},
-    {"did", "resolve decentralized identifiers", cli_did_cmds},
+    {"did", "resolve DIDs and print the project's did:web document", cli_did_cmds},
+    {"policy", "show, verify, export and rotate the trust policy", cli_policy_cmds},
+    {"release", "create, sign, co-sign and verify release credentials", cli_release_cmds},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -29,8 +34,8 @@ static const cli_opt common_opts[] = {
 
 static void print_cmd_help(FILE *f, const cli_cmd *c)
 {
-    fprintf(f, "usage: vouch %s %s %s\n\n%s\n\noptions:\n", c->group, c->name, c->synopsis,
-            c->summary);
+    fprintf(f, "usage: vouch %s%s%s %s\n\n%s\n\noptions:\n", c->group, c->name[0] ? " " : "",
+            c->name, c->synopsis, c->summary);
     for (const cli_opt *o = c->opts; o->name; o++) {
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
@@ -45,6 +50,13 @@ static void print_cmd_help(FILE *f, const cli_cmd *c)
     fprintf(f, "\nexit status: 0 on success, else the error code (see `vouch errors`).\n");
 }
 
+/* Length of the first sentence of a summary, for one-line listings. */
+static int first_sentence(const char *s)
+{
+    const char *dot = strstr(s, ". ");
+    return dot ? (int)(dot - s + 1) : (int)strlen(s);
+}
+
 static void print_main_help(FILE *f)
 {
     fprintf(f, "vouch %s - every release vouched for twice\n\n"
@@ -56,7 +68,7 @@ static void print_main_help(FILE *f)
         for (const cli_cmd *c = groups[g].cmds; c->name; c++) {
             char left[64];
             snprintf(left, sizeof(left), "%s %s", c->group, c->name);
-            fprintf(f, "  %-20s %s\n", left, c->summary);
+            fprintf(f, "  %-20s %.*s\n", left, first_sentence(c->summary), c->summary);
         }
     fprintf(f, "\nexit status: 0 on success, else the error code (see `vouch errors`).\n");
 }
@@ -65,7 +77,7 @@ static void print_group_help(FILE *f, const cli_group *g)
 {
     fprintf(f, "usage: vouch %s COMMAND [OPTIONS]\n\n%s\n\ncommands:\n", g->name, g->summary);
     for (const cli_cmd *c = g->cmds; c->name; c++)
-        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+        fprintf(f, "  %-12s %.*s\n", c->name, first_sentence(c->summary), c->summary);
 }
 
 const char *cli_get(const cli_args *a, const char *name)
@@ -246,19 +258,24 @@ int main(int argc, char **argv)
         vouch_err_set(&err, VOUCH_E_USAGE, "unknown command '%.64s' (see vouch --help)", argv[1]);
         return report_error(&err, json);
     }
-    if (argc < 3 || strcmp(argv[2], "--help") == 0) {
-        print_group_help(argc < 3 ? stderr : stdout, g);
-        return argc < 3 ? VOUCH_E_USAGE : 0;
+    if (g->cmds[0].name && g->cmds[0].name[0] == '\0') {
+        c = &g->cmds[0]; /* a group that is one command */
+        rc = parse_args(c, argc - 2, argv + 2, &a, &err);
+    } else {
+        if (argc < 3 || strcmp(argv[2], "--help") == 0) {
+            print_group_help(argc < 3 ? stderr : stdout, g);
+            return argc < 3 ? VOUCH_E_USAGE : 0;
+        }
+        for (c = g->cmds; c->name; c++)
+            if (strcmp(c->name, argv[2]) == 0)
+                break;
+        if (!c->name) {
+            vouch_err_set(&err, VOUCH_E_USAGE, "unknown command '%s %.64s' (see vouch %s --help)",
+                          g->name, argv[2], g->name);
+            return report_error(&err, json);
+        }
+        rc = parse_args(c, argc - 3, argv + 3, &a, &err);
     }
-    for (c = g->cmds; c->name; c++)
-        if (strcmp(c->name, argv[2]) == 0)
-            break;
-    if (!c->name) {
-        vouch_err_set(&err, VOUCH_E_USAGE, "unknown command '%s %.64s' (see vouch %s --help)",
-                      g->name, argv[2], g->name);
-        return report_error(&err, json);
-    }
-    rc = parse_args(c, argc - 3, argv + 3, &a, &err);
     if (rc == 1) {
         print_cmd_help(stdout, c);
         return 0;
