@@ -744,7 +744,7 @@ static void test_alloc_failures(void **state)
     assert_ok(vouch_key_from_jwk(j, VOUCH_JWK_ALLOW_PRIVATE, &base, &e), e);
     snprintf(path, sizeof(path), "%s/k.pem", dir);
     assert_ok(vouch_key_save_pem(base, path, 0, &e), e);
-    for (long n = 0; n < 64 && !ok_seen; n++) {
+    for (long n = 0; n < 1000 && !ok_seen; n++) {
         vouch_key *k = NULL, *l = NULL;
         json_t *out = NULL;
         char tp[VOUCH_THUMBPRINT_LEN + 1];
