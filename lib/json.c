@@ -416,24 +416,37 @@ static vouch_code json_get_member(const json_t *obj, const char *key, json_type 
                                   const char *want_word, json_t **member, vouch_err *err)
 {
     char name[80];
-    json_t *m;
+    json_t *m = NULL;
+    vouch_code rc = VOUCH_OK;
 
     *member = NULL;
     if (!obj || !key)
         return vouch_err_set(err, VOUCH_E_ARG, "JSON getter: NULL argument");
-    json_quote_name(key, strlen(key), name, sizeof(name));
-    if (!json_is_object(obj))
-        return vouch_err_set(err, VOUCH_E_JSON_TYPE,
-                             "member %s: expected to read it from an object, got %s", name,
-                             json_type_word(obj));
+    if (!json_is_object(obj)) {
+        rc = VOUCH_E_JSON_TYPE;
+        goto out;
+    }
     m = json_object_get(obj, key);
     if (!m)
-        return vouch_err_set(err, VOUCH_E_JSON_MISSING, "member %s is missing", name);
-    if (want == JSON_TRUE ? !json_is_boolean(m) : json_typeof(m) != want)
-        return vouch_err_set(err, VOUCH_E_JSON_TYPE, "member %s: expected %s, got %s", name,
-                             want_word, json_type_word(m));
-    *member = m;
-    return VOUCH_OK;
+        rc = VOUCH_E_JSON_MISSING;
+    else if (want == JSON_TRUE ? !json_is_boolean(m) : json_typeof(m) != want)
+        rc = VOUCH_E_JSON_TYPE;
+    else
+        *member = m;
+out:
+    /* the name is quoted only on failure: getters run on every token */
+    if (rc != VOUCH_OK) {
+        json_quote_name(key, strlen(key), name, sizeof(name));
+        if (!json_is_object(obj))
+            vouch_err_set(err, rc, "member %s: expected to read it from an object, got %s",
+                          name, json_type_word(obj));
+        else if (!m)
+            vouch_err_set(err, rc, "member %s is missing", name);
+        else
+            vouch_err_set(err, rc, "member %s: expected %s, got %s", name, want_word,
+                          json_type_word(m));
+    }
+    return rc;
 }
 
 vouch_code vouch_json_get_string(const json_t *obj, const char *key, const char **out,
