@@ -94,8 +94,14 @@ vouch_code vouch_key_public_pem(const vouch_key *k, char **out, vouch_err *err);
 
 /* JWK import (RFC 7517/7518/8037): EC P-256 {kty,crv,x,y} or OKP Ed25519
  * {kty,crv,x}. Members are checked strictly: strict base64url, exact lengths,
- * the point on the curve, no private members unless allowed. Unknown members
- * (kid, use, alg, key_ops) are ignored; "alg", when present, must match. */
+ * the point on the curve (Ed25519 too: canonical y with a square root), no
+ * private members unless allowed (then "d" must match x/y). Unknown members
+ * (kid, ...) are ignored, but the ones that restrict a key are honoured:
+ * "alg", when present, must match ("ES256"; "EdDSA" or "Ed25519"), "use"
+ * must be "sig" and "key_ops" may list only "sign" and "verify"
+ * (VOUCH_E_KEY_JWK). Another kty or crv is VOUCH_E_KEY_TYPE, a point off
+ * the curve VOUCH_E_KEY_POINT, "d" (or another private member) without
+ * VOUCH_JWK_ALLOW_PRIVATE VOUCH_E_KEY_PRIVATE. */
 vouch_code vouch_key_from_jwk(const json_t *jwk, unsigned flags, vouch_key **out,
                               vouch_err *err);
 
