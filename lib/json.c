@@ -164,7 +164,7 @@ static long json_hex4(const unsigned char *p)
  * rejections is reported.
  */
 static vouch_code json_prescan(const unsigned char *p, size_t len, unsigned max_depth,
-                               struct json_scan_issue *is, vouch_err *err)
+                               int allow_nul_escape, struct json_scan_issue *is, vouch_err *err)
 {
     size_t i = 0, depth = 0, n;
     int in_str = 0;
@@ -221,7 +221,8 @@ static vouch_code json_prescan(const unsigned char *p, size_t len, unsigned max_
             continue;
         }
         if (cp == 0) {
-            json_scan_note(is, i, "\\u0000 escape");
+            if (!allow_nul_escape)
+                json_scan_note(is, i, "\\u0000 escape");
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             json_scan_note(is, i, "lone low surrogate escape");
         } else if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -300,8 +301,10 @@ static vouch_code json_report_jansson(const char *buf, size_t len, const json_er
                          je->line, je->column, text);
 }
 
-vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits *lim,
-                            json_t **out, vouch_err *err)
+/* The one parser behind both profiles; rfc8259 selects the conformance
+ * profile (duplicates and \u0000 allowed, as the RFC's grammar allows). */
+static vouch_code json_parse_profile(const char *buf, size_t len, const vouch_json_limits *lim,
+                                     int rfc8259, json_t **out, vouch_err *err)
 {
     size_t max_bytes = VOUCH_JSON_MAX_BYTES_DEFAULT;
     unsigned max_depth = VOUCH_JSON_MAX_DEPTH_DEFAULT;
@@ -326,7 +329,7 @@ vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits
                            len, max_bytes);
         goto out;
     }
-    rc = json_prescan(p, len, max_depth, &issue, err);
+    rc = json_prescan(p, len, max_depth, rfc8259, &issue, err);
     if (rc != VOUCH_OK)
         goto out;
     if (issue.found) {
@@ -342,9 +345,12 @@ vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits
     vouch_json_init();
     memset(&je, 0, sizeof(je));
     json_alloc_failed = 0;
-    /* JSON_DECODE_ANY: RFC 8259 allows any value at the top; NUL stays
-     * refused because JSON_ALLOW_NUL is not given */
-    v = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    /* JSON_DECODE_ANY: RFC 8259 allows any value at the top; in the hardened
+     * profile NUL stays refused because JSON_ALLOW_NUL is not given */
+    v = json_loadb(len ? buf : "", len,
+                   rfc8259 ? JSON_DECODE_ANY | JSON_ALLOW_NUL
+                           : JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                   &je);
     if (!v) {
         if (json_alloc_failed)
             rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory parsing JSON");
@@ -357,6 +363,18 @@ vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits
 out:
     json_decref(v);
     return rc;
+}
+
+vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits *lim,
+                            json_t **out, vouch_err *err)
+{
+    return json_parse_profile(buf, len, lim, 0, out, err);
+}
+
+vouch_code vouch_json_parse_rfc8259(const char *buf, size_t len, const vouch_json_limits *lim,
+                                    json_t **out, vouch_err *err)
+{
+    return json_parse_profile(buf, len, lim, 1, out, err);
 }
 
 /* "object", "array", ...: the words used in type messages. */

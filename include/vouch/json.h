@@ -49,6 +49,16 @@ typedef struct vouch_json_limits {
 vouch_code vouch_json_parse(const char *buf, size_t len, const vouch_json_limits *lim,
                             json_t **out, vouch_err *err);
 
+/*
+ * The RFC 8259 conformance profile: the same caps, UTF-8 and trailing-data
+ * checks, but duplicate member names (the last one wins) and \u0000 escapes
+ * are accepted, as RFC 8259's grammar allows. It exists to prove the
+ * grammar against JSONTestSuite (every y_ file accepted); nothing that
+ * makes a security decision may use it.
+ */
+vouch_code vouch_json_parse_rfc8259(const char *buf, size_t len, const vouch_json_limits *lim,
+                                    json_t **out, vouch_err *err);
+
 /* As vouch_json_parse, but the value must be an object (else VOUCH_E_JSON_TYPE). */
 vouch_code vouch_json_parse_object(const char *buf, size_t len, const vouch_json_limits *lim,
                                    json_t **out, vouch_err *err);

@@ -7,6 +7,9 @@
  *   n_  rejected with a JSON-domain parse code;
  *   i_  exactly as listed in i_table[], which docs/json.md mirrors.
  * Every accepted document must also survive dump -> parse.
+ * A second pass runs the RFC 8259 conformance profile
+ * (vouch_json_parse_rfc8259): there every y_ file is accepted, the four
+ * above included, and every n_ file rejected.
  */
 #include "testutil.h"
 
@@ -209,6 +212,62 @@ static void test_jsontestsuite(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The grammar itself: the conformance profile accepts every y_ file and
+ * rejects every n_ file. One exception: jansson keeps member names as C
+ * strings, so a name holding \u0000 cannot be represented at all
+ * (y_object_escaped_null_in_key); it is refused with VOUCH_E_JSON_UTF8. */
+static void test_rfc8259_profile(void **state)
+{
+    char dir[4096];
+    struct dirent **names = NULL;
+    unsigned y_ok = 0, n_ok = 0, bad = 0;
+    int count;
+    (void)state;
+
+    count = scandir(test_data_path(dir, sizeof(dir), "JSONTestSuite/test_parsing"), &names,
+                    NULL, alphasort);
+    if (count <= 0)
+        fail_msg("cannot list %s", dir);
+    for (int k = 0; k < count; k++) {
+        const char *f = names[k]->d_name;
+        char rel[512];
+        unsigned char *buf;
+        size_t len = 0;
+        json_t *v = NULL;
+        vouch_err e;
+        vouch_code rc;
+
+        if (f[1] != '_' || (f[0] != 'y' && f[0] != 'n')) {
+            free(names[k]);
+            continue;
+        }
+        snprintf(rel, sizeof(rel), "JSONTestSuite/test_parsing/%s", f);
+        buf = test_read_data(rel, &len);
+        vouch_err_clear(&e);
+        rc = vouch_json_parse_rfc8259((const char *)buf, len, NULL, &v, &e);
+        if (strcmp(f, "y_object_escaped_null_in_key.json") == 0 && rc == VOUCH_E_JSON_UTF8) {
+            y_ok++; /* the documented exception above */
+        } else if (f[0] == 'y' && rc == VOUCH_OK && v) {
+            y_ok++;
+        } else if (f[0] == 'n' && rc != VOUCH_OK && !v && is_parse_reject(rc)) {
+            n_ok++;
+        } else {
+            printf("FAIL rfc8259 %s: got %s %s\n", f, vouch_code_name(rc), e.msg);
+            bad++;
+        }
+        json_decref(v);
+        vouch_free(buf);
+        free(names[k]);
+    }
+    free(names);
+    printf("JSONTestSuite (RFC 8259 profile): y_ %u as expected (%u accepted, 1 NUL-in-name "
+           "refused), n_ %u rejected, %u failures\n",
+           y_ok, y_ok - 1, n_ok, bad);
+    assert_int_equal(bad, 0);
+    assert_int_equal(y_ok, 95);
+    assert_int_equal(n_ok, 188);
+}
+
 /* The n_ files that are deep nesting must fail fast on the depth cap, not in
  * jansson (whose own limit is 2048). */
 static void test_deep_files_fail_on_depth(void **state)
@@ -237,6 +296,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsontestsuite),
+        cmocka_unit_test(test_rfc8259_profile),
         cmocka_unit_test(test_deep_files_fail_on_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
