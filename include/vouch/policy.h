@@ -46,6 +46,35 @@
  *     N+1, then N+2 from N+1, and so on.
  *   - Expiry is checked against the caller's clock `now` (unix seconds).
  *
+ * Details the rules above leave open (what libvouch does):
+ *   - a member of the wrong JSON type, a "type" other than
+ *     "vouch-trust-policy", version < 1, expires <= issued, an issuer that
+ *     is not a DID, maxReleaseLifetime < 1, a kid that is not
+ *     [A-Za-z0-9._-]{1,64}: VOUCH_E_POLICY_FORMAT; JSON syntax errors keep
+ *     their VOUCH_E_JSON_* code; a JWK that is not a valid public key keeps
+ *     its VOUCH_E_KEY_* code; more than VOUCH_POLICY_MAX_KEYS keys is
+ *     VOUCH_E_LIMIT;
+ *   - the root role is mandatory, the others optional; a key that belongs
+ *     to no role, an empty or duplicated releaseRequires, or one that does
+ *     not include "release" (so that no online key can ever make a release
+ *     on its own): VOUCH_E_POLICY_ROLE;
+ *   - a threshold that is missing is VOUCH_E_POLICY_FORMAT; one that is
+ *     present but not a JSON integer in 1..len(keys) (0, -1, 1.5, "2", 2.0)
+ *     is VOUCH_E_POLICY_THRESHOLD.
+ *
+ * Order of the checks in the verifiers (cap, verify, then parse):
+ *   verify_root: size cap (VOUCH_E_JWS_TOO_LARGE) -> JWS structure ->
+ *     every signature's protected typ is VOUCH_POLICY_TYP (VOUCH_E_JWS_TYP)
+ *     -> payload parse (the root keys live in the payload) -> root
+ *     threshold of distinct keys -> development keys -> expiry.
+ *   verify_next: size cap -> JWS structure -> typ -> threshold of cur's
+ *     root keys (before the new payload is parsed at all) -> payload parse
+ *     -> version == cur + 1 -> new root threshold -> development keys ->
+ *     expiry. cur's own expiry is not checked: an offline device holding an
+ *     expired policy must still be able to follow a rotation.
+ *   Extra signatures that do not verify, or are by keys outside the root
+ *   role, are ignored; only the count of distinct valid root keys matters.
+ *
  * Ownership: a vouch_policy is immutable once returned and freed with
  * vouch_policy_free. Pointers it hands out live as long as it does.
  */
@@ -125,6 +154,50 @@ const vouch_key *vouch_policy_key(const vouch_policy *p, const char *kid);
 
 /* The payload as JSON (borrowed). */
 const json_t *vouch_policy_json(const vouch_policy *p);
+
+/*
+ * Verifies a policy a device has already pinned (read back from its state):
+ * as vouch_policy_verify_root but without the expiry check, because the
+ * pinned policy is the anchor from which a rotation is checked even after
+ * it expired. Never use it for a policy that arrives from outside.
+ */
+vouch_code vouch_policy_verify_pinned(const char *jws, size_t len, vouch_policy **out,
+                                      vouch_err *err);
+
+int64_t vouch_policy_issued(const vouch_policy *p);
+
+/* The keys in document order: count, then the i-th key with its kid and
+ * role (kid and role may be NULL); NULL when i is out of range. */
+size_t vouch_policy_key_count(const vouch_policy *p);
+const vouch_key *vouch_policy_key_at(const vouch_policy *p, size_t i, const char **kid,
+                                     vouch_role *role);
+
+/* The kid under which this public key is listed, or NULL. */
+const char *vouch_policy_kid_of(const vouch_policy *p, const vouch_key *k);
+
+/* 1 if the RFC 7638 thumbprint is on the development key list (the keys
+ * committed under tests/data/keys), else 0. */
+int vouch_policy_is_dev_thumbprint(const char *thumbprint);
+
+/*
+ * Signs a policy payload as a general JWS: one signature per signer, each
+ * with protected {"alg", "typ": VOUCH_POLICY_TYP, "kid": signer kid}. The
+ * payload must pass vouch_policy_parse (its code otherwise): a policy that
+ * devices would refuse is never signed. Which signers (and how many) is the
+ * caller's choice; *out is vouch_malloc'd and NUL-terminated.
+ */
+vouch_code vouch_policy_sign(const char *payload, size_t len, const vouch_jws_keyref *signers,
+                             size_t nsigners, char **out, size_t *out_len, vouch_err *err);
+
+/*
+ * The did:web DID document for the policy's keys (new reference): @context
+ * DID v1 and JsonWebKey2020 (jws-2020), id = did, one JsonWebKey2020
+ * verification method "<did>#<kid>" with publicKeyJwk per key, the root,
+ * release, cosign and issuer keys under assertionMethod, the server keys
+ * under authentication. did must be a did:web (VOUCH_E_DID_METHOD).
+ */
+vouch_code vouch_policy_did_document(const vouch_policy *p, const char *did, json_t **out,
+                                     vouch_err *err);
 
 void vouch_policy_free(vouch_policy *p);
 
