@@ -103,6 +103,22 @@ static const struct code_info codes[] = {
     C(VOUCH_E_COSIGN_REFUSED, "co-signer refused"),
     C(VOUCH_E_HTTP, "HTTP transport error"),
     C(VOUCH_E_DB, "database error"),
+    C(VOUCH_E_LOGIN_REQUEST, "malformed login request or response"),
+    C(VOUCH_E_LOGIN_STATE, "unknown or used login state"),
+    C(VOUCH_E_LOGIN_NONCE, "login nonce missing, unknown, expired or used"),
+    C(VOUCH_E_LOGIN_AUDIENCE, "login token for another audience"),
+    C(VOUCH_E_LOGIN_SUBJECT, "login subject does not match the key or credential"),
+    C(VOUCH_E_LOGIN_EXPIRED, "login token expired"),
+    C(VOUCH_E_LOGIN_ISSUER, "credential issuer not trusted"),
+    C(VOUCH_E_LOGIN_CREDENTIAL_TYPE, "not a production credential"),
+    C(VOUCH_E_LOGIN_SUBMISSION, "presentation submission does not match the definition"),
+    C(VOUCH_E_LOGIN_CONSTRAINT, "device not allowed by the authorization policy"),
+    C(VOUCH_E_LOGIN_REVOKED, "device revoked"),
+    C(VOUCH_E_LOGIN_CLONE, "device key already in another session"),
+    C(VOUCH_E_LOGIN_NOT_REGISTERED, "device key not registered"),
+    C(VOUCH_E_LOGIN_TOKEN, "access token missing, unknown, expired or revoked"),
+    C(VOUCH_E_PROVISION_DUPLICATE, "serial or key already provisioned"),
+    C(VOUCH_E_LOGIN_ORIGIN, "login response URI of an unexpected origin"),
 #undef C
 };
 
@@ -199,13 +215,15 @@ vouch_domain vouch_code_domain(vouch_code code)
         return VOUCH_DOMAIN_RELEASE;
     if (c < 170)
         return VOUCH_DOMAIN_COSIGN;
+    if (c < 200)
+        return VOUCH_DOMAIN_LOGIN;
     return VOUCH_DOMAIN_OTHER;
 }
 
 const char *vouch_domain_name(vouch_domain d)
 {
     static const char *const names[] = {"none", "core", "codec", "json",    "key",    "jws",
-                                        "did",  "vc",   "policy", "release", "cosign", "other"};
+                                        "did",  "vc",   "policy", "release", "cosign", "login", "other"};
     return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] : "other";
 }
 

@@ -21,7 +21,8 @@
  *   100..119 policy   (the device's trust policy and its rotation)
  *   120..149 release  (release credentials, images, anti-rollback state)
  *   150..169 cosign   (the co-signing service and its clients)
- *   170..255 reserved for the update server, login and the agent
+ *   170..199 login    (device identity, SIOPv2 + OpenID4VP, access tokens)
+ *   200..255 reserved for the update server and the agent
  */
 #ifndef VOUCH_ERROR_H
 #define VOUCH_ERROR_H
@@ -143,6 +144,24 @@ typedef enum vouch_code {
     VOUCH_E_HTTP = 159,            /* HTTP transport failure or unexpected status */
     VOUCH_E_DB = 160,              /* database failure */
 
+    /* login */
+    VOUCH_E_LOGIN_REQUEST = 170,   /* login request or response malformed */
+    VOUCH_E_LOGIN_STATE = 171,     /* unknown or already used state */
+    VOUCH_E_LOGIN_NONCE = 172,     /* nonce missing, unknown, expired, used or mismatched */
+    VOUCH_E_LOGIN_AUDIENCE = 173,  /* aud is not this server */
+    VOUCH_E_LOGIN_SUBJECT = 174,   /* iss/sub/holder/credential subject disagree or not the key */
+    VOUCH_E_LOGIN_EXPIRED = 175,   /* token expired */
+    VOUCH_E_LOGIN_ISSUER = 176,    /* credential issuer not trusted by the policy */
+    VOUCH_E_LOGIN_CREDENTIAL_TYPE = 177, /* not a ProductionCredential */
+    VOUCH_E_LOGIN_SUBMISSION = 178,/* presentation_submission does not match the definition */
+    VOUCH_E_LOGIN_CONSTRAINT = 179,/* producedBy, productionDate or hardware not allowed */
+    VOUCH_E_LOGIN_REVOKED = 180,   /* device revoked */
+    VOUCH_E_LOGIN_CLONE = 181,     /* one device key in two sessions at once */
+    VOUCH_E_LOGIN_NOT_REGISTERED = 182, /* allowlist mode: unknown device key */
+    VOUCH_E_LOGIN_TOKEN = 183,     /* access token missing, unknown, expired or revoked */
+    VOUCH_E_PROVISION_DUPLICATE = 184, /* serial or key already provisioned */
+    VOUCH_E_LOGIN_ORIGIN = 185,    /* response_uri not of the expected origin */
+
     VOUCH__CODE_MAX = 255
 } vouch_code;
 
@@ -158,6 +177,7 @@ typedef enum vouch_domain {
     VOUCH_DOMAIN_POLICY,
     VOUCH_DOMAIN_RELEASE,
     VOUCH_DOMAIN_COSIGN,
+    VOUCH_DOMAIN_LOGIN,
     VOUCH_DOMAIN_OTHER
 } vouch_domain;
 
@@ -194,7 +214,7 @@ const char *vouch_code_describe(vouch_code code);
 vouch_domain vouch_code_domain(vouch_code code);
 
 /* "core", "codec", "json", "key", "jws", "did", "vc", "policy", "release",
- * "cosign", "other". */
+ * "cosign", "login", "other". */
 const char *vouch_domain_name(vouch_domain d);
 
 /*
