@@ -79,6 +79,8 @@ extern const cli_cmd cli_did_cmds[];
 extern const cli_cmd cli_init_cmds[];    /* cmd_project.c */
 extern const cli_cmd cli_policy_cmds[];  /* cmd_policy.c */
 extern const cli_cmd cli_release_cmds[]; /* cmd_release.c */
+extern const cli_cmd cli_provision_cmds[]; /* cmd_provision.c */
+extern const cli_cmd cli_server_cmds[];  /* cmd_server.c */
 
 /* `vouch release cosign` lives in cmd_cosign.c (HTTP client of vouch-cosignd);
  * cmd_release.c lists it in its table. */

@@ -23,6 +23,9 @@ static const cli_group groups[] = {
     {"did", "resolve DIDs and print the project's did:web document", cli_did_cmds},
     {"policy", "show, verify, export and rotate the trust policy", cli_policy_cmds},
     {"release", "create, sign, co-sign and verify release credentials", cli_release_cmds},
+    {"provision", "end of line: issue a device's production credential and bundle",
+     cli_provision_cmds},
+    {"server", "export what the update server needs, and nothing more", cli_server_cmds},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
