@@ -17,6 +17,13 @@
  * when now >= exp, VOUCH_E_VC_NOT_YET_VALID when now < nbf, and
  * VOUCH_E_VC_ISSUER when expected_iss is given and differs. Unknown claims
  * at the top level are refused (VOUCH_E_VC_FORMAT).
+ *
+ * Details of "structure" (all VOUCH_E_VC_FORMAT): every claim above is
+ * required; iss is a DID of at most 255 bytes, jti at most 127, sub at most
+ * 2048, none with control characters; times are integers in 0..2^53-1 and
+ * exp > nbf; vc holds exactly @context (1..4 strings), type (1..4 strings,
+ * the first "VerifiableCredential") and credentialSubject (an object).
+ * Checks run in the order structure, type, issuer, exp, nbf.
  */
 #ifndef VOUCH_VC_H
 #define VOUCH_VC_H
@@ -43,7 +50,9 @@ typedef struct vouch_vc {
 /*
  * Builds the claims object. subject must be an object holding "id" (it is
  * taken over: the caller's reference is stolen even on failure). extra_ctx
- * may be NULL or a second @context URL.
+ * may be NULL or a second @context URL. jti may be NULL for a fresh
+ * vouch_vc_new_jti value. Bad arguments (issuer not a DID, exp <= nbf,
+ * times beyond 2^53-1) are VOUCH_E_ARG.
  */
 vouch_code vouch_vc_build(const char *iss, const char *type, const char *extra_ctx,
                           const char *jti, int64_t iat, int64_t nbf, int64_t exp,
