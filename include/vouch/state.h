@@ -61,6 +61,28 @@ void vouch_state_file_close(vouch_state_port *port);
 vouch_code vouch_state_commit(const vouch_state_port *port, int64_t security_version,
                               const char *version, const uint8_t digest[32], vouch_err *err);
 
+/*
+ * Test hook for power-loss simulation (the MCUboot simulator's idea): the
+ * file port calls fn(step, arg) at each step of every write, with step one
+ * of "temp-written" (data written, not yet synced), "temp-synced" (synced,
+ * not yet renamed) and "renamed" (renamed, directory not yet synced). When
+ * fn returns non-zero the write stops right there, as if power was cut: no
+ * cleanup runs and VOUCH_E_IO is returned. fn may also abort() or _exit()
+ * the process. NULL removes the hook (the default). Not thread-safe; for
+ * tests only.
+ */
+typedef int (*vouch_state_fault_fn)(const char *step, void *arg);
+void vouch_state_file_set_fault(vouch_state_fault_fn fn, void *arg);
+
+/* Serialization of a state, as the file port writes it (for tests and
+ * tools): *out is vouch_malloc'd, NUL-terminated. */
+vouch_code vouch_state_serialize(const vouch_device_state *st, char **out, size_t *len,
+                                 vouch_err *err);
+/* The strict inverse: anything but exactly what vouch_state_serialize
+ * writes (members, types, ranges) is VOUCH_E_STATE. */
+vouch_code vouch_state_parse(const char *text, size_t len, vouch_device_state *st,
+                             vouch_err *err);
+
 #ifdef __cplusplus
 }
 #endif
