@@ -154,6 +154,80 @@ vouch_code vouch_release_check_swdesc(const vouch_release *rel, const char *path
  * percent-encoded traversal, <= 255 bytes (VOUCH_E_RELEASE_NAME). */
 vouch_code vouch_release_check_name(const char *name, size_t len, vouch_err *err);
 
+/*
+ * Additions (release.c) ---------------------------------------------------
+ *
+ * The unsigned release: `vouch release create` writes the payload before
+ * anyone has signed it, as {"payload":"<base64url>","signatures":[]}. It is
+ * not a JWS (RFC 7515 needs at least one signature), only the starting
+ * point that `release sign` and `release cosign` add signatures to;
+ * vouch_release_verify refuses it with VOUCH_E_RELEASE_SIGNATURES.
+ */
+
+/* The unsigned release text for payload (vouch_malloc'd, NUL-terminated). */
+vouch_code vouch_release_unsigned(const uint8_t *payload, size_t len, char **out,
+                                  vouch_err *err);
+
+/*
+ * Adds one signature by k (protected typ VOUCH_RELEASE_TYP, kid if not NULL)
+ * to a release, unsigned or already signed, and returns the new general JWS
+ * (vouch_malloc'd). The payload is checked with vouch_release_parse_payload
+ * first: nothing malformed is ever signed. A key that already made a valid
+ * signature of this release is refused with VOUCH_E_EXISTS.
+ */
+vouch_code vouch_release_add_signature(const char *rel, size_t len, const vouch_key *k,
+                                       const char *kid, char **out, vouch_err *err);
+
+/*
+ * Reads the claims of a release (signed or unsigned) WITHOUT checking any
+ * signature, for display and for the co-signer, which checks its own rules.
+ * *nsigs receives the number of signatures present (0 when unsigned).
+ */
+vouch_code vouch_release_read_unverified(const char *rel, size_t len, vouch_release *out,
+                                         size_t *nsigs, vouch_err *err);
+
+/*
+ * Chooses the trust policy a device verifies with, from its pinned policy
+ * (port may be NULL: nothing pinned) and the one it was given (jws may be
+ * NULL). The rules:
+ *   - nothing pinned, nothing given: VOUCH_E_POLICY_MISSING (fail closed);
+ *   - nothing pinned: the given policy must verify as a root of trust
+ *     (vouch_policy_verify_root);
+ *   - pinned and nothing given, or given the same bytes: the pinned policy,
+ *     which must still verify (and not be expired);
+ *   - pinned and given another: the given one must be the pinned version's
+ *     valid successor (vouch_policy_verify_next, one step: N to N+1 only).
+ * *is_new is set to 1 when the result is not the pinned policy, so that the
+ * caller pins it, with vouch_policy_jws(), when it commits (never before).
+ * A pinned policy that cannot be read back is VOUCH_E_STATE.
+ */
+vouch_code vouch_release_trust_policy(const vouch_state_port *port, const char *jws,
+                                      size_t len, int64_t now, vouch_policy **out,
+                                      int *is_new, vouch_err *err);
+
+/*
+ * Copy-and-verify, the install path that reads the image once: reads in_fd
+ * to its end into buf, writes every byte to out_fd (the slot), and verifies
+ * exactly those bytes as vouch_image_verify_fd does. A failure after some
+ * bytes were written leaves out_fd dirty: the caller must not activate it.
+ * What counts is what was written, not what is on disk afterwards.
+ */
+vouch_code vouch_image_copy_fd(const vouch_release *rel, int in_fd, int out_fd, uint8_t *buf,
+                               size_t bufcap, vouch_err *err);
+
+/* Parses the first entry of a cpio "newc" (070701) or "crc" (070702)
+ * archive held in data[0..len): its header must be well formed, its name
+ * "sw-description", and its data inside len. On success *off and *size
+ * locate sw-description's bytes. For tools and the fuzzer; the streaming
+ * verifier applies the same rules. */
+vouch_code vouch_swu_first_entry(const uint8_t *data, size_t len, uint64_t *off,
+                                 uint64_t *size, vouch_err *err);
+
+/* The buffer vouch_release_verify_image_file and describe use. */
+#define VOUCH_IMAGE_BUF (512u * 1024u)
+/* sw-description larger than this is refused (VOUCH_E_RELEASE_SWU). */
+#define VOUCH_SWDESC_MAX (1024u * 1024u)
+
 #ifdef __cplusplus
 }
 #endif
