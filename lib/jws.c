@@ -30,6 +30,11 @@
  * anything longer decodes to more than the cap. */
 #define HDR_B64_MAX (((VOUCH_JWS_MAX_HEADER + 2u) / 3u) * 4u - (3u - VOUCH_JWS_MAX_HEADER % 3u) % 3u)
 
+/* HDR_B64_MAX characters decode to exactly the cap; one more exceeds it */
+_Static_assert(HDR_B64_MAX / 4u * 3u + (HDR_B64_MAX % 4u ? HDR_B64_MAX % 4u - 1u : 0u) ==
+                   VOUCH_JWS_MAX_HEADER,
+               "HDR_B64_MAX must be the encoded length of VOUCH_JWS_MAX_HEADER bytes");
+
 /* Room for the decoded bytes of n characters and a NUL; the codec's own
  * bound, so that its capacity check always passes for valid input. */
 #define B64_DEC_ROOM(n) (vouch_b64url_decoded_max(n) + 1u)
@@ -44,9 +49,30 @@ static size_t b64_encoded_len(size_t n) { return n / 3u * 4u + (n % 3u ? n % 3u 
 
 /* ---------------------------------------------------------------- headers */
 
+#define SHOWN_MAX 32u
+
+/* A token's string as it may appear in an error message: at most SHOWN_MAX
+ * bytes, anything but printable ASCII (and '"', '\\') shown as '?', so a
+ * hostile header cannot write control bytes into a log or a terminal. */
+static const char *jws_shown(const char *s, char out[SHOWN_MAX + 4])
+{
+    size_t i;
+
+    for (i = 0; s[i] && i < SHOWN_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+    }
+    if (s[i]) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
 /* kid: 1..VOUCH_JWS_MAX_KID printable ASCII bytes without '"' or '\\', so it
- * can never smuggle a path separator's friends, an escape or a control byte
- * into a log line or a JSON document we write. */
+ * carries no quote, escape or control byte into a log line, an error
+ * message or a JSON document we write (see jws_emit_sig). */
 static vouch_code jws_check_kid(const json_t *v, const char *where, vouch_err *err)
 {
     const char *s;
@@ -95,6 +121,7 @@ static vouch_code jws_check_protected(const json_t *hdr, vouch_jws_sig *s, const
 {
     const json_t *alg, *typ, *kid;
     const char *a;
+    char shown[SHOWN_MAX + 4];
     vouch_code rc;
 
     alg = json_object_get(hdr, "alg");
@@ -106,7 +133,8 @@ static vouch_code jws_check_protected(const json_t *hdr, vouch_jws_sig *s, const
     /* an allow-list, compared exactly: "none", "None", "", HS*, RS*, ES384
      * and every other spelling fall out here */
     if (json_string_length(alg) != strlen(a) || (strcmp(a, "ES256") != 0 && strcmp(a, "EdDSA") != 0))
-        return vouch_err_set(err, VOUCH_E_JWS_ALG, "%s: alg \"%.32s\" is not allowed", where, a);
+        return vouch_err_set(err, VOUCH_E_JWS_ALG, "%s: alg \"%s\" is not allowed", where,
+                             jws_shown(a, shown));
     rc = jws_check_forbidden(hdr, where, err);
     if (rc != VOUCH_OK)
         return rc;
@@ -132,6 +160,7 @@ static vouch_code jws_check_unprotected(const json_t *uh, const json_t *prot, co
 {
     const char *name;
     json_t *v;
+    char shown[SHOWN_MAX + 4];
     vouch_code rc;
 
     if (!json_is_object(uh))
@@ -144,8 +173,8 @@ static vouch_code jws_check_unprotected(const json_t *uh, const json_t *prot, co
         /* alg and typ are security decisions; they must be signed */
         if (strcmp(name, "kid") != 0)
             return vouch_err_set(err, VOUCH_E_JWS_HEADER,
-                                 "%s: unprotected header member \"%.32s\" is refused (only kid)",
-                                 where, name);
+                                 "%s: unprotected header member \"%s\" is refused (only kid)",
+                                 where, jws_shown(name, shown));
         if (json_object_get(prot, name))
             return vouch_err_set(err, VOUCH_E_JWS_HEADER_DUP,
                                  "%s: \"%s\" is in both the protected and unprotected header",
@@ -326,6 +355,7 @@ static vouch_code jws_only_members(const json_t *obj, const char *const *allowed
 {
     const char *name;
     json_t *v;
+    char shown[SHOWN_MAX + 4];
     size_t i;
 
     json_object_foreach((json_t *)obj, name, v) {
@@ -333,8 +363,8 @@ static vouch_code jws_only_members(const json_t *obj, const char *const *allowed
             if (strcmp(name, allowed[i]) == 0)
                 break;
         if (!allowed[i])
-            return vouch_err_set(err, VOUCH_E_JWS_FORMAT, "%s: unknown member \"%.32s\"", where,
-                                 name);
+            return vouch_err_set(err, VOUCH_E_JWS_FORMAT, "%s: unknown member \"%s\"", where,
+                                 jws_shown(name, shown));
     }
     return VOUCH_OK;
 }
@@ -558,6 +588,7 @@ vouch_code vouch_jws_verify_sig(const vouch_jws *jws, size_t i, const vouch_key 
 {
     const vouch_jws_sig *s;
     const char *kalg;
+    char shown[SHOWN_MAX + 4], shown2[SHOWN_MAX + 4];
     char stackbuf[SINPUT_STACK];
     char *msg = stackbuf;
     size_t hn, pn, mn;
@@ -570,13 +601,13 @@ vouch_code vouch_jws_verify_sig(const vouch_jws *jws, size_t i, const vouch_key 
     s = &jws->sigs[i];
     if (expected_typ) {
         if (!s->typ) {
-            rc = vouch_err_set(err, VOUCH_E_JWS_TYP, "typ is missing; expected \"%.64s\"",
-                               expected_typ);
+            rc = vouch_err_set(err, VOUCH_E_JWS_TYP, "typ is missing; expected \"%s\"",
+                               jws_shown(expected_typ, shown));
             goto out;
         }
         if (strcasecmp(typ_strip(s->typ), typ_strip(expected_typ)) != 0) {
-            rc = vouch_err_set(err, VOUCH_E_JWS_TYP, "typ \"%.64s\" is not the expected \"%.64s\"",
-                               s->typ, expected_typ);
+            rc = vouch_err_set(err, VOUCH_E_JWS_TYP, "typ \"%s\" is not the expected \"%s\"",
+                               jws_shown(s->typ, shown), jws_shown(expected_typ, shown2));
             goto out;
         }
     }
@@ -744,6 +775,7 @@ static vouch_code jws_header_encode(const vouch_key *k, const vouch_jws_sign_opt
     json_t *h = NULL;
     char raw[VOUCH_JWS_MAX_HEADER];
     const char *alg, *name;
+    char shown[SHOWN_MAX + 4];
     json_t *v;
     vouch_jws_sig s;
     size_t rawn;
@@ -769,7 +801,8 @@ static vouch_code jws_header_encode(const vouch_key *k, const vouch_jws_sign_opt
         }
         json_object_foreach((json_t *)opts->extra, name, v) {
             if (json_object_get(h, name)) {
-                rc = vouch_err_set(err, VOUCH_E_ARG, "extra header sets \"%.32s\" twice", name);
+                rc = vouch_err_set(err, VOUCH_E_ARG, "extra header sets \"%s\" twice",
+                                   jws_shown(name, shown));
                 goto out;
             }
             if (json_object_set(h, name, v) != 0)

@@ -253,6 +253,26 @@ static void test_alg_none(void **state)
     }
 }
 
+static void test_error_messages_are_clean(void **state)
+{
+    char *t = tok_json("{\"alg\":\"\\u001b[2J\\u001b]0;owned\\u0007\\u00e9\\\"x\"}", "x", p256);
+    char *u;
+    vouch_err e;
+    (void)state;
+
+    /* a hostile alg reaches the message only as printable ASCII */
+    assert_code(verify_tok(t, p256, NULL, &e), VOUCH_E_JWS_ALG, e);
+    for (const char *c = e.msg; *c; c++)
+        assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
+    assert_non_null(strstr(e.msg, "?[2J?]0;owned???"));
+    free(t);
+    u = tok_json("{\"alg\":\"ES256\",\"typ\":\"\\n\\r\\t\"}", "x", p256);
+    assert_code(verify_tok(u, p256, "JWT", &e), VOUCH_E_JWS_TYP, e);
+    for (const char *c = e.msg; *c; c++)
+        assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
+    free(u);
+}
+
 static void test_alg_hmac_with_public_key(void **state)
 {
     uint8_t pub[VOUCH_PUB_MAX], mac[EVP_MAX_MD_SIZE];
@@ -1270,6 +1290,7 @@ int main(void)
         cmocka_unit_test(test_compact_roundtrip),
         cmocka_unit_test(test_parse_fields),
         cmocka_unit_test(test_alg_none),
+        cmocka_unit_test(test_error_messages_are_clean),
         cmocka_unit_test(test_alg_hmac_with_public_key),
         cmocka_unit_test(test_alg_other_families),
         cmocka_unit_test(test_alg_mismatch),
