@@ -523,13 +523,14 @@ static void test_pem(void **state)
         assert_code(vouch_key_save_pem(lp, priv, 0, &e), VOUCH_E_KEY_NOT_PRIVATE, e);
 
         /* group- or world-readable private keys are refused; public ones are fine */
+        vouch_key_free(l);
+        l = NULL;
         assert_int_equal(chmod(priv, 0640), 0);
         assert_code(vouch_key_load(priv, &l, &e), VOUCH_E_PERM, e);
         assert_int_equal(chmod(priv, 0604), 0);
         assert_code(vouch_key_load(priv, &l, &e), VOUCH_E_PERM, e);
         assert_int_equal(chmod(priv, 0400), 0);
-        vouch_key_free(l);
-        l = NULL;
+        assert_null(l);
         assert_ok(vouch_key_load(priv, &l, &e), e);
         vouch_key_free(l);
         vouch_key_free(lp);
