@@ -25,6 +25,7 @@
 #include "vouch/mem.h"
 
 #define KEY_FILE_MAX (64u * 1024u) /* PEM and JWK key files are < 1 KiB */
+#define KEY_CTX_SLOTS 4            /* prepared contexts per key and operation */
 #define P256_GROUP "prime256v1"
 
 struct vouch_key {
@@ -34,11 +35,15 @@ struct vouch_key {
     vouch__p11_key *p11;    /* private half in a token, or NULL */
     uint8_t pub[65];        /* P-256: uncompressed 04||x||y; Ed25519: 32 bytes */
     size_t publen;
-    /* One prepared context per operation, reused by whoever holds the lock;
-     * a caller that finds it busy builds its own, so verify never waits. */
-    pthread_mutex_t cache_lock;
-    EVP_PKEY_CTX *es_sign, *es_verify;
-    EVP_MD_CTX *ed_sign, *ed_verify;
+    /* Prepared contexts (fetching the algorithm costs about as much as an
+     * Ed25519 verify), [0] for sign and [1] for verify: a caller borrows a
+     * free slot's; when all are busy it builds its own, so no one waits.
+     * EVP_PKEY_CTX for P-256, EVP_MD_CTX for Ed25519. Not part of the key's
+     * value: the key stays immutable for its users. */
+    struct ctx_slot {
+        pthread_mutex_t lock;
+        void *ctx;
+    } slots[2][KEY_CTX_SLOTS];
 };
 
 /* P-256 group order n, big endian (SEC 2). */
@@ -98,13 +103,27 @@ const char *vouch_key_type_name(vouch_key_type t)
     }
 }
 
+static void ctx_free(vouch_key_type type, void *c)
+{
+    if (type == VOUCH_KEY_P256)
+        EVP_PKEY_CTX_free(c);
+    else
+        EVP_MD_CTX_free(c);
+}
+
 static vouch_key *key_new(vouch_key_type type)
 {
     vouch_key *k = vouch_calloc(1, sizeof(*k));
+    int n = 0;
 
     if (!k)
         return NULL;
-    if (pthread_mutex_init(&k->cache_lock, NULL) != 0) {
+    for (; n < 2 * KEY_CTX_SLOTS; n++)
+        if (pthread_mutex_init(&k->slots[n / KEY_CTX_SLOTS][n % KEY_CTX_SLOTS].lock, NULL) != 0)
+            break;
+    if (n < 2 * KEY_CTX_SLOTS) {
+        while (n-- > 0)
+            pthread_mutex_destroy(&k->slots[n / KEY_CTX_SLOTS][n % KEY_CTX_SLOTS].lock);
         vouch_free(k);
         return NULL;
     }
@@ -116,13 +135,13 @@ void vouch_key_free(vouch_key *k)
 {
     if (!k)
         return;
-    EVP_PKEY_CTX_free(k->es_sign);
-    EVP_PKEY_CTX_free(k->es_verify);
-    EVP_MD_CTX_free(k->ed_sign);
-    EVP_MD_CTX_free(k->ed_verify);
+    for (int op = 0; op < 2; op++)
+        for (int i = 0; i < KEY_CTX_SLOTS; i++) {
+            ctx_free(k->type, k->slots[op][i].ctx);
+            pthread_mutex_destroy(&k->slots[op][i].lock);
+        }
     EVP_PKEY_free(k->pkey); /* OpenSSL clears private scalars on free */
     vouch__p11_free(k->p11);
-    pthread_mutex_destroy(&k->cache_lock);
     vouch_free_secret(k, sizeof(*k));
 }
 
@@ -383,15 +402,6 @@ vouch_code vouch_key_public_copy(const vouch_key *k, vouch_key **out, vouch_err 
 
 /* ---- signing and verifying ---- */
 
-/* 1 if this caller now holds the key's cached contexts (and must release
- * them); 0 if another thread does, and this caller builds its own. */
-static int cache_try(const vouch_key *k)
-{
-    return pthread_mutex_trylock((pthread_mutex_t *)&k->cache_lock) == 0;
-}
-
-static void cache_release(const vouch_key *k) { pthread_mutex_unlock((pthread_mutex_t *)&k->cache_lock); }
-
 static EVP_PKEY_CTX *es_ctx_new(EVP_PKEY *pkey, int sign)
 {
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
@@ -413,6 +423,49 @@ static EVP_MD_CTX *ed_ctx_new(EVP_PKEY *pkey, int sign)
         c = NULL;
     }
     return c;
+}
+
+static void *ctx_new(const vouch_key *k, int sign)
+{
+    return k->type == VOUCH_KEY_P256 ? (void *)es_ctx_new(k->pkey, sign)
+                                     : (void *)ed_ctx_new(k->pkey, sign);
+}
+
+/* Borrows a prepared context for sign or verify: a free slot's (made on its
+ * first use), else a new one. NULL if none could be made. */
+static void *ctx_get(const vouch_key *k, int sign, struct ctx_slot **slot)
+{
+    struct ctx_slot *s = ((vouch_key *)k)->slots[sign ? 0 : 1];
+
+    for (int i = 0; i < KEY_CTX_SLOTS; i++) {
+        if (pthread_mutex_trylock(&s[i].lock) != 0)
+            continue;
+        if (!s[i].ctx)
+            s[i].ctx = ctx_new(k, sign);
+        if (!s[i].ctx) {
+            pthread_mutex_unlock(&s[i].lock);
+            break;
+        }
+        *slot = &s[i];
+        return s[i].ctx;
+    }
+    *slot = NULL;
+    return ctx_new(k, sign);
+}
+
+/* Gives back what ctx_get lent; discard drops a context whose last use
+ * failed in a way that may have left it in an unknown state. */
+static void ctx_put(const vouch_key *k, struct ctx_slot *slot, void *c, int discard)
+{
+    if (!slot) {
+        ctx_free(k->type, c);
+        return;
+    }
+    if (discard) {
+        ctx_free(k->type, slot->ctx);
+        slot->ctx = NULL;
+    }
+    pthread_mutex_unlock(&slot->lock);
 }
 
 /* DER INTEGER of a 32-byte unsigned big-endian value; returns bytes written. */
@@ -445,11 +498,12 @@ static vouch_code es256_sign(const vouch_key *k, const uint8_t *msg, size_t len,
     uint8_t dg[32], der[80];
     const unsigned char *p = der;
     size_t derlen = sizeof(der);
-    EVP_PKEY_CTX *c = NULL;
+    EVP_PKEY_CTX *c;
+    struct ctx_slot *slot;
     ECDSA_SIG *es = NULL;
     const BIGNUM *r, *s;
     vouch_code rc;
-    int locked = 0, ok;
+    int ok;
 
     rc = sha256(msg, len, dg, err);
     if (rc != VOUCH_OK)
@@ -458,20 +512,10 @@ static vouch_code es256_sign(const vouch_key *k, const uint8_t *msg, size_t len,
         rc = vouch__p11_sign(k->p11, dg, sizeof(dg), sig, err);
         goto out;
     }
-    locked = cache_try(k);
-    if (locked) {
-        vouch_key *mk = (vouch_key *)k; /* the cache is not part of the key's value */
-        if (!mk->es_sign)
-            mk->es_sign = es_ctx_new(mk->pkey, 1);
-        c = mk->es_sign;
-    } else {
-        c = es_ctx_new(k->pkey, 1);
-    }
+    c = ctx_get(k, 1, &slot);
     ok = c && EVP_PKEY_sign(c, der, &derlen, dg, sizeof(dg)) == 1;
-    if (!locked)
-        EVP_PKEY_CTX_free(c);
-    else
-        cache_release(k);
+    if (c)
+        ctx_put(k, slot, c, !ok);
     if (!ok) {
         rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signing failed");
         goto out;
@@ -497,8 +541,9 @@ static vouch_code es256_verify(const vouch_key *k, const uint8_t *msg, size_t le
     uint8_t dg[32], der[80];
     size_t n;
     EVP_PKEY_CTX *c;
+    struct ctx_slot *slot;
     vouch_code rc;
-    int locked, ok;
+    int ok;
 
     if (!scalar_in_range(sig) || !scalar_in_range(sig + 32))
         return vouch_err_set(err, VOUCH_E_JWS_SIG_RANGE,
@@ -512,25 +557,12 @@ static vouch_code es256_verify(const vouch_key *k, const uint8_t *msg, size_t le
     der[0] = 0x30;
     der[1] = (uint8_t)n;
     n += 2;
-    locked = cache_try(k);
-    if (locked) {
-        vouch_key *mk = (vouch_key *)k;
-        if (!mk->es_verify)
-            mk->es_verify = es_ctx_new(mk->pkey, 0);
-        c = mk->es_verify;
-    } else {
-        c = es_ctx_new(k->pkey, 0);
-    }
-    if (!c) {
-        if (locked)
-            cache_release(k);
+    c = ctx_get(k, 0, &slot);
+    if (!c)
         return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare ES256 verification");
-    }
+    /* a refused signature leaves the context as it was: keep it */
     ok = EVP_PKEY_verify(c, der, n, dg, sizeof(dg)) == 1;
-    if (locked)
-        cache_release(k);
-    else
-        EVP_PKEY_CTX_free(c);
+    ctx_put(k, slot, c, 0);
     if (!ok) {
         ERR_clear_error();
         return vouch_err_set(err, VOUCH_E_JWS_BAD_SIGNATURE, "ES256 signature does not verify");
@@ -542,25 +574,16 @@ static vouch_code ed25519_sign(const vouch_key *k, const uint8_t *msg, size_t le
                                uint8_t sig[VOUCH_SIG_LEN], vouch_err *err)
 {
     EVP_MD_CTX *c;
+    struct ctx_slot *slot;
     size_t siglen = VOUCH_SIG_LEN;
-    int locked, ok;
+    int ok;
 
     if (k->p11)
         return vouch__p11_sign(k->p11, msg, len, sig, err);
-    locked = cache_try(k);
-    if (locked) {
-        vouch_key *mk = (vouch_key *)k;
-        if (!mk->ed_sign)
-            mk->ed_sign = ed_ctx_new(mk->pkey, 1);
-        c = mk->ed_sign;
-    } else {
-        c = ed_ctx_new(k->pkey, 1);
-    }
+    c = ctx_get(k, 1, &slot);
     ok = c && EVP_DigestSign(c, sig, &siglen, msg, len) == 1 && siglen == VOUCH_SIG_LEN;
-    if (locked)
-        cache_release(k);
-    else
-        EVP_MD_CTX_free(c);
+    if (c)
+        ctx_put(k, slot, c, !ok);
     if (!ok)
         return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "Ed25519 signing failed");
     return VOUCH_OK;
@@ -570,27 +593,14 @@ static vouch_code ed25519_verify(const vouch_key *k, const uint8_t *msg, size_t 
                                  const uint8_t *sig, vouch_err *err)
 {
     EVP_MD_CTX *c;
-    int locked, ok;
+    struct ctx_slot *slot;
+    int ok;
 
-    locked = cache_try(k);
-    if (locked) {
-        vouch_key *mk = (vouch_key *)k;
-        if (!mk->ed_verify)
-            mk->ed_verify = ed_ctx_new(mk->pkey, 0);
-        c = mk->ed_verify;
-    } else {
-        c = ed_ctx_new(k->pkey, 0);
-    }
-    if (!c) {
-        if (locked)
-            cache_release(k);
+    c = ctx_get(k, 0, &slot);
+    if (!c)
         return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare Ed25519 verification");
-    }
     ok = EVP_DigestVerify(c, sig, VOUCH_SIG_LEN, msg, len) == 1;
-    if (locked)
-        cache_release(k);
-    else
-        EVP_MD_CTX_free(c);
+    ctx_put(k, slot, c, 0);
     if (!ok) {
         ERR_clear_error();
         return vouch_err_set(err, VOUCH_E_JWS_BAD_SIGNATURE,
