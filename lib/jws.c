@@ -687,9 +687,12 @@ vouch_code vouch_jws_verify_all(const vouch_jws *jws, const vouch_jws_keyref *ke
 
             if (!keys[j].key)
                 continue;
-            if (s->kid) {
-                /* a kid is only ever compared with the ids we know */
-                if (!keys[j].kid || strcmp(keys[j].kid, s->kid) != 0)
+            /* a kid is only ever compared with the ids we know; a key named
+             * by the signature's kid is tried whatever its type (so a wrong
+             * alg reports as a mismatch), a wildcard key (kid NULL) or any
+             * key for a kid-less signature only when its type fits the alg */
+            if (s->kid && keys[j].kid) {
+                if (strcmp(keys[j].kid, s->kid) != 0)
                     continue;
             } else {
                 kalg = vouch_key_alg(keys[j].key);

@@ -21,7 +21,7 @@ static vouch_code jws_sign(const cli_args *a, vouch_err *err)
                            "--add-to takes the payload from the JWS; drop --payload/--general");
         goto out;
     }
-    if ((rc = vouch_key_load(keyref, &k, err)) != VOUCH_OK)
+    if ((rc = cli_load_key(keyref, &k, err)) != VOUCH_OK)
         goto out;
     if (!vouch_key_has_private(k)) {
         rc = vouch_err_set(err, VOUCH_E_KEY_NOT_PRIVATE, "%s holds no private key", keyref);
@@ -57,7 +57,8 @@ out:
 
 /*
  * Every --key must have made at least one valid signature (so two keys mean
- * two-of-two). The first failure decides the exit code.
+ * two-of-two). The keys are wildcards (matched by key, not by kid), and
+ * vouch_jws_verify_all verifies each distinct signature once.
  */
 static vouch_code jws_verify(const cli_args *a, vouch_err *err)
 {
@@ -65,55 +66,56 @@ static vouch_code jws_verify(const cli_args *a, vouch_err *err)
     const char *typ = cli_get(a, "typ");
     int nkeys = cli_get_all(a, "key", &keyrefs);
     vouch_key *keys[CLI_MAX_REPEAT] = {0};
-    int key_ok[CLI_MAX_REPEAT] = {0};
+    vouch_jws_keyref refs[CLI_MAX_REPEAT];
+    vouch_jws_result res[VOUCH_JWS_MAX_SIGS];
     vouch_jws *jws = NULL;
     char *text = NULL;
     size_t len = 0;
     json_t *sigs = NULL;
-    vouch_err first;
     vouch_code rc;
 
-    vouch_err_clear(&first);
     if (nkeys == 0) {
         rc = vouch_err_set(err, VOUCH_E_USAGE, "jws verify: --key is required");
         goto out;
     }
-    for (int i = 0; i < nkeys; i++)
+    for (int i = 0; i < nkeys; i++) {
         if ((rc = cli_load_key(keyrefs[i], &keys[i], err)) != VOUCH_OK)
             goto out;
+        refs[i].kid = NULL;
+        refs[i].key = keys[i];
+    }
     if ((rc = cli_read_text(a->npos ? a->pos[0] : NULL, VOUCH_JWS_MAX_BYTES, &text, &len,
                             err)) != VOUCH_OK ||
         (rc = vouch_jws_parse(text, len, &jws, err)) != VOUCH_OK)
         goto out;
+    rc = vouch_jws_verify_all(jws, refs, (size_t)nkeys, typ, res, err);
+    if (rc != VOUCH_OK && rc != VOUCH_E_JWS_NO_VALID)
+        goto out;
     sigs = json_array();
-    for (size_t s = 0; s < jws->nsigs; s++) {
-        vouch_code best = VOUCH_E_JWS_UNKNOWN_KEY;
-        for (int i = 0; i < nkeys; i++) {
-            vouch_err e;
-            vouch_code c = vouch_jws_verify_sig(jws, s, keys[i], typ, &e);
-            if (c == VOUCH_OK) {
-                key_ok[i] = 1;
-                best = VOUCH_OK;
-            } else if (best != VOUCH_OK) {
-                best = c;
-                if (first.code == VOUCH_OK)
-                    first = e;
-            }
-        }
-        json_array_append_new(sigs, json_pack("{s:s?,s:s?,s:b,s:s}", "kid", jws->sigs[s].kid,
-                                              "alg", jws->sigs[s].alg, "valid", best == VOUCH_OK,
-                                              "result", vouch_code_name(best)));
+    if (!sigs) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
     }
-    for (int i = 0; i < nkeys; i++)
-        if (!key_ok[i]) {
-            if (first.code != VOUCH_OK)
-                *err = first;
-            else
-                vouch_err_set(err, VOUCH_E_JWS_NO_VALID, "no signature made by %s", keyrefs[i]);
-            vouch_err_prefix(err, "key %s", keyrefs[i]);
-            rc = err->code;
-            goto out;
-        }
+    for (size_t s = 0; s < jws->nsigs; s++)
+        json_array_append_new(sigs, json_pack("{s:s?,s:s?,s:b,s:s}", "kid", jws->sigs[s].kid,
+                                              "alg", jws->sigs[s].alg, "valid",
+                                              res[s].code == VOUCH_OK, "result",
+                                              vouch_code_name(res[s].code)));
+    for (int i = 0; i < nkeys; i++) {
+        int signed_by = 0;
+        for (size_t s = 0; s < jws->nsigs && !signed_by; s++)
+            signed_by = res[s].code == VOUCH_OK && res[s].key_index >= 0 &&
+                        vouch_key_equal(keys[res[s].key_index], keys[i]);
+        if (signed_by)
+            continue;
+        /* a single signature is diagnosed against this key itself, so the
+         * reason is exact (a wrong alg, a bad signature, a wrong typ) */
+        if (jws->nsigs != 1 || vouch_jws_verify_sig(jws, 0, keys[i], typ, err) == VOUCH_OK)
+            vouch_err_set(err, VOUCH_E_JWS_NO_VALID, "no valid signature by this key");
+        vouch_err_prefix(err, "key %s", keyrefs[i]);
+        rc = err->code;
+        goto out;
+    }
     if (a->json) {
         rc = cli_print_json(json_pack("{s:b,s:s%,s:O}", "valid", 1, "payload",
                                       (const char *)jws->payload, jws->payload_len,

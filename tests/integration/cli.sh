@@ -87,7 +87,7 @@ expect 35 "$VOUCH" jws sign --key "$PDID" --payload msg.json
 "$VOUCH" jws sign --key p.pem --kid a --general --payload msg.json > g1.json
 "$VOUCH" jws sign --key e.pem --kid b --add-to g1.json > g2.json
 expect 0 "$VOUCH" jws verify --key p.pem --key e.pem g2.json
-expect 60 "$VOUCH" jws verify --key p.pem --key p2.pem g2.json
+expect 65 "$VOUCH" jws verify --key p.pem --key p2.pem g2.json
 expect 2 "$VOUCH" jws sign --key e.pem --add-to g1.json --general
 
 # did resolve

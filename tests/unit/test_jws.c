@@ -437,7 +437,8 @@ static void test_kid_rules(void **state)
     t = tok_json("{\"alg\":\"ES256\",\"kid\":\"../../../etc/passwd\"}", "x", p256);
     assert_ok(parse_str(t, &j, &e), e);
     assert_string_equal(j->sigs[0].kid, "../../../etc/passwd");
-    assert_code(vouch_jws_verify_all(j, keys, 2, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
+    /* only the named key: the wildcard keys[1] would match by key */
+    assert_code(vouch_jws_verify_all(j, keys, 1, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
     assert_int_equal(r[0].code, VOUCH_E_JWS_UNKNOWN_KEY);
     assert_int_equal(r[0].key_index, -1);
     assert_string_equal(r[0].kid, "../../../etc/passwd");
@@ -445,7 +446,7 @@ static void test_kid_rules(void **state)
     free(t);
     t = tok_json("{\"alg\":\"ES256\",\"kid\":\"file:///etc/shadow\"}", "x", p256);
     assert_ok(parse_str(t, &j, &e), e);
-    assert_code(vouch_jws_verify_all(j, keys, 2, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
+    assert_code(vouch_jws_verify_all(j, keys, 1, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
     assert_int_equal(r[0].code, VOUCH_E_JWS_UNKNOWN_KEY);
     vouch_jws_free(j);
     free(t);
@@ -924,14 +925,18 @@ static void test_general_valid_plus_invalid(void **state)
     /* signed by a key that is not the one known as "p" */
     assert_int_equal(r[2].code, VOUCH_E_JWS_BAD_SIGNATURE);
     assert_int_equal(r[2].key_index, -1);
-    /* a kid nobody knows */
-    assert_int_equal(r[3].code, VOUCH_E_JWS_UNKNOWN_KEY);
+    /* a kid nobody knows is still tried with the wildcard key (kid NULL,
+     * edb), which did not make it */
+    assert_int_equal(r[3].code, VOUCH_E_JWS_BAD_SIGNATURE);
     assert_int_equal(r[3].key_index, -1);
     assert_string_equal(r[3].kid, "x");
+    /* without the wildcard key, nobody is known as "x" */
+    assert_ok(vouch_jws_verify_all(j, keys, 2, NULL, r, &e), e);
+    assert_int_equal(r[3].code, VOUCH_E_JWS_UNKNOWN_KEY);
     /* with an expected typ none passes (no typ in these headers) */
     assert_code(vouch_jws_verify_all(j, keys, 3, "release+jwt", r, &e), VOUCH_E_JWS_NO_VALID, e);
     assert_int_equal(r[0].code, VOUCH_E_JWS_TYP);
-    assert_int_equal(r[3].code, VOUCH_E_JWS_UNKNOWN_KEY);
+    assert_int_equal(r[3].code, VOUCH_E_JWS_TYP);
     /* no keys at all */
     assert_code(vouch_jws_verify_all(j, keys, 0, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
     assert_int_equal(r[0].code, VOUCH_E_JWS_UNKNOWN_KEY);
@@ -968,6 +973,39 @@ static void test_general_no_kid(void **state)
     assert_code(vouch_jws_verify_all(j, keys, 1, NULL, r, &e), VOUCH_E_JWS_NO_VALID, e);
     assert_int_equal(r[0].code, VOUCH_E_JWS_UNKNOWN_KEY);
     assert_int_equal(r[1].code, VOUCH_E_JWS_BAD_SIGNATURE);
+    vouch_jws_free(j);
+    free(g);
+}
+
+/* The policy's role keys are wildcards: a signature is matched by key, not
+ * by the name its signer gave it, and a wildcard never matches a key of the
+ * wrong type. */
+static void test_general_wildcard_keys(void **state)
+{
+    const char *hdrs[2] = {"{\"alg\":\"ES256\",\"kid\":\"did:key:zDn#whatever\"}",
+                           "{\"alg\":\"EdDSA\",\"kid\":\"cosigner-7\"}"};
+    const vouch_key *signers[2] = {p256, ed};
+    vouch_jws_keyref keys[3] = {{NULL, NULL}, {NULL, NULL}, {"cosigner-7", NULL}};
+    vouch_jws_result r[2];
+    vouch_jws *j = NULL;
+    char *g = general_of(hdrs, signers, 2, "w");
+    vouch_err e;
+    (void)state;
+
+    keys[0].key = ed;   /* wildcard, Ed25519 */
+    keys[1].key = p256; /* wildcard, P-256 */
+    keys[2].key = p256; /* named like sig 1 but of the wrong type */
+    assert_ok(parse_str(g, &j, &e), e);
+    assert_ok(vouch_jws_verify_all(j, keys, 2, NULL, r, &e), e);
+    assert_int_equal(r[0].code, VOUCH_OK);
+    assert_int_equal(r[0].key_index, 1);
+    assert_int_equal(r[1].code, VOUCH_OK);
+    assert_int_equal(r[1].key_index, 0);
+    /* without the Ed25519 wildcard, the key named "cosigner-7" is the only
+     * candidate and reports the mismatch; the P-256 wildcard is not tried */
+    assert_ok(vouch_jws_verify_all(j, &keys[1], 2, NULL, r, &e), e);
+    assert_int_equal(r[0].code, VOUCH_OK);
+    assert_int_equal(r[1].code, VOUCH_E_JWS_ALG_MISMATCH);
     vouch_jws_free(j);
     free(g);
 }
@@ -1308,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_sign_refusals),
         cmocka_unit_test(test_general_valid_plus_invalid),
         cmocka_unit_test(test_general_no_kid),
+        cmocka_unit_test(test_general_wildcard_keys),
         cmocka_unit_test(test_flood),
         cmocka_unit_test(test_json_structure),
         cmocka_unit_test(test_header_dup),
