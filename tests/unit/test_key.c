@@ -14,6 +14,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 static const uint8_t p256_n[32] = {
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -312,6 +313,36 @@ static void test_public_raw(void **state)
     json_decref(jwk);
     vouch_key_free(k);
     vouch_key_free(ed);
+}
+
+/* About half of all 32-byte strings are Ed25519 points; every generated
+ * key is one. Guards the point check against being too strict or too lax. */
+static void test_ed25519_point_check(void **state)
+{
+    int accepted = 0;
+    vouch_err e;
+    (void)state;
+
+    for (int i = 0; i < 400; i++) {
+        uint8_t raw[32];
+        vouch_key *k = NULL;
+        assert_int_equal(RAND_bytes(raw, sizeof(raw)), 1);
+        if (vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &k, &e) == VOUCH_OK)
+            accepted++;
+        else
+            assert_int_equal(e.code, VOUCH_E_KEY_POINT);
+        vouch_key_free(k);
+    }
+    assert_in_range(accepted, 120, 280);
+    for (int i = 0; i < 50; i++) {
+        vouch_key *g = gen(VOUCH_KEY_ED25519), *c = NULL;
+        uint8_t raw[VOUCH_PUB_MAX];
+        size_t n = 0;
+        assert_ok(vouch_key_public_raw(g, raw, sizeof(raw), &n, &e), e);
+        assert_ok(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, n, &c, &e), e);
+        vouch_key_free(c);
+        vouch_key_free(g);
+    }
 }
 
 static void test_jwk_roundtrip(void **state)
@@ -783,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_es256_range),
         cmocka_unit_test(test_es256_against_openssl),
         cmocka_unit_test(test_public_raw),
+        cmocka_unit_test(test_ed25519_point_check),
         cmocka_unit_test(test_jwk_roundtrip),
         cmocka_unit_test(test_jwk_cases),
         cmocka_unit_test(test_jwk_private_signs),
