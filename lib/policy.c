@@ -657,12 +657,15 @@ static vouch_code policy_finish(vouch_policy *p, const char *jws, size_t len, in
                            (long long)p->version, (long long)p->expires, (long long)now);
         goto out;
     }
-    p->jws = vouch_strndup(jws, len);
+    /* exactly the bytes that were verified, whatever they hold */
+    p->jws = vouch_malloc(len + 1);
     if (!p->jws) {
         rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory keeping the policy");
         goto out;
     }
-    p->jws_len = strlen(p->jws);
+    memcpy(p->jws, jws, len);
+    p->jws[len] = '\0';
+    p->jws_len = len;
 out:
     return rc;
 }
