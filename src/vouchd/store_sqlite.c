@@ -1,0 +1,594 @@
+/* store_sqlite.c - vouchd's store in SQLite (WAL, busy timeout).
+ *
+ * One connection, prepared statements, used under one mutex: the
+ * signature work of a login happens outside it, only the short statements
+ * run inside. Every statement has bound parameters; the texts below are the
+ * only SQL of this backend. synchronous=NORMAL in WAL mode: a process crash
+ * (kill -9) loses nothing committed; a power loss may lose the last
+ * transactions, which can only forget logins and tokens issued just before
+ * it (docs/decisions.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "vouchd/vouchd.h"
+
+#define DB_SCHEMA_VERSION 1
+#define DB_BUSY_MS 5000
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS logins("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " state TEXT NOT NULL UNIQUE,"
+    " nonce TEXT NOT NULL,"
+    " did TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0 CHECK(used IN (0,1))) STRICT;"
+    "CREATE INDEX IF NOT EXISTS logins_expires ON logins(expires);"
+    "CREATE TABLE IF NOT EXISTS devices("
+    " did TEXT PRIMARY KEY NOT NULL,"
+    " registered INTEGER NOT NULL DEFAULT 0 CHECK(registered IN (0,1)),"
+    " revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1)),"
+    " registered_at INTEGER,"
+    " revoked_at INTEGER) STRICT;"
+    "CREATE TABLE IF NOT EXISTS tokens("
+    " hash BLOB PRIMARY KEY NOT NULL CHECK(length(hash) = 32),"
+    " did TEXT NOT NULL,"
+    " serial TEXT NOT NULL,"
+    " hardware TEXT NOT NULL,"
+    " login_state TEXT NOT NULL,"
+    " issued INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1))) STRICT;"
+    "CREATE INDEX IF NOT EXISTS tokens_did ON tokens(did, expires);"
+    "CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires);"
+    "CREATE TABLE IF NOT EXISTS audit("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL,"
+    " event TEXT NOT NULL CHECK(event IN ('login','clone','revoked','registered')),"
+    " did TEXT NOT NULL,"
+    " code INTEGER NOT NULL,"
+    " peer TEXT);"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_LOGIN_ADD,
+    Q_LOGIN_BY_ID,
+    Q_LOGIN_BY_STATE,
+    Q_DEVICE,
+    Q_CONSUME,
+    Q_LIVE_TOKENS,
+    Q_TOKEN_ADD,
+    Q_AUDIT_ADD,
+    Q_TOKEN_CHECK,
+    Q_REVOKE,
+    Q_REVOKE_TOKENS,
+    Q_ENROLL,
+    Q_PRUNE_LOGINS,
+    Q_PRUNE_TOKENS,
+    Q_COUNT_LOGINS,
+    Q_COUNT_TOKENS,
+    Q_COUNT_AUDIT,
+    Q__COUNT
+};
+
+static const char *const query_sql[Q__COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_LOGIN_ADD] = "INSERT INTO logins(id, state, nonce, did, created, expires)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_LOGIN_BY_ID] = "SELECT id, state, nonce, did, created, expires, used FROM logins"
+                      " WHERE id = ?1",
+    [Q_LOGIN_BY_STATE] = "SELECT id, state, nonce, did, created, expires, used FROM logins"
+                         " WHERE state = ?1",
+    [Q_DEVICE] = "SELECT registered, revoked FROM devices WHERE did = ?1",
+    [Q_CONSUME] = "UPDATE logins SET used = 1"
+                  " WHERE state = ?1 AND used = 0 AND expires > ?2 AND did = ?3",
+    [Q_LIVE_TOKENS] = "SELECT count(*) FROM tokens WHERE did = ?1 AND expires > ?2"
+                      " AND revoked = 0",
+    [Q_TOKEN_ADD] = "INSERT INTO tokens(hash, did, serial, hardware, login_state, issued, expires)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_AUDIT_ADD] = "INSERT INTO audit(time, event, did, code, peer) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_TOKEN_CHECK] = "SELECT t.hash, t.did, t.serial, t.hardware, t.expires FROM tokens t"
+                      " WHERE t.hash = ?1 AND t.expires > ?2 AND t.revoked = 0"
+                      " AND NOT EXISTS(SELECT 1 FROM devices d WHERE d.did = t.did"
+                      " AND d.revoked = 1)",
+    [Q_REVOKE] = "INSERT INTO devices(did, revoked, revoked_at) VALUES(?1, 1, ?2)"
+                 " ON CONFLICT(did) DO UPDATE SET revoked = 1, revoked_at = ?2"
+                 " WHERE revoked = 0",
+    [Q_REVOKE_TOKENS] = "UPDATE tokens SET revoked = 1 WHERE did = ?1 AND revoked = 0",
+    [Q_ENROLL] = "INSERT INTO devices(did, registered, registered_at) VALUES(?1, 1, ?2)"
+                 " ON CONFLICT(did) DO UPDATE SET registered = 1, registered_at = ?2"
+                 " WHERE registered = 0",
+    [Q_PRUNE_LOGINS] = "DELETE FROM logins WHERE expires < ?1",
+    [Q_PRUNE_TOKENS] = "DELETE FROM tokens WHERE expires < ?1",
+    [Q_COUNT_LOGINS] = "SELECT count(*) FROM logins",
+    [Q_COUNT_TOKENS] = "SELECT count(*) FROM tokens",
+    [Q_COUNT_AUDIT] = "SELECT count(*) FROM audit",
+};
+
+typedef struct sq_store {
+    vd_store base;
+    sqlite3 *h;
+    sqlite3_stmt *q[Q__COUNT];
+    pthread_mutex_t lock;
+} sq_store;
+
+/* Reports a SQLite failure; the message is SQLite's, never our inputs. */
+static vouch_code sq_fail(sq_store *db, const char *what, vouch_err *err)
+{
+    return vouch_err_set(err, VOUCH_E_DB, "database: %s: %s", what,
+                         db && db->h ? sqlite3_errmsg(db->h) : "cannot open");
+}
+
+static sqlite3_stmt *sq_stmt(sq_store *db, int q)
+{
+    sqlite3_stmt *st = db->q[q];
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* Runs a statement that returns no rows; *changes (may be NULL) gets the
+ * rows it changed. */
+static vouch_code sq_run(sq_store *db, sqlite3_stmt *st, const char *what, int *changes,
+                         vouch_err *err)
+{
+    int r = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return sq_fail(db, what, err);
+    if (changes)
+        *changes = sqlite3_changes(db->h);
+    return VOUCH_OK;
+}
+
+static vouch_code sq_begin(sq_store *db, vouch_err *err)
+{
+    return sq_run(db, sq_stmt(db, Q_BEGIN), "begin", NULL, err);
+}
+
+static vouch_code sq_commit(sq_store *db, vouch_err *err)
+{
+    return sq_run(db, sq_stmt(db, Q_COMMIT), "commit", NULL, err);
+}
+
+static void sq_rollback(sq_store *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        (void)sq_run(db, sq_stmt(db, Q_ROLLBACK), "rollback", NULL, NULL);
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+static vouch_code sq_login_create(vd_store *s, const vd_login_row *row, vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    sqlite3_stmt *st;
+    vouch_code rc;
+
+    pthread_mutex_lock(&db->lock);
+    st = sq_stmt(db, Q_LOGIN_ADD);
+    if (bind_text(st, 1, row->id) || bind_text(st, 2, row->state) ||
+        bind_text(st, 3, row->nonce) || bind_text(st, 4, row->did) ||
+        sqlite3_bind_int64(st, 5, row->created) || sqlite3_bind_int64(st, 6, row->expires))
+        rc = sq_fail(db, "binding", err);
+    else
+        rc = sq_run(db, st, "creating a login", NULL, err);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_login_get(sq_store *db, int q, const char *key, vd_login_row *row,
+                               vouch_code absent, vouch_err *err)
+{
+    sqlite3_stmt *st;
+    int r;
+    vouch_code rc = VOUCH_OK;
+
+    memset(row, 0, sizeof(*row));
+    pthread_mutex_lock(&db->lock);
+    st = sq_stmt(db, q);
+    if (bind_text(st, 1, key) != SQLITE_OK) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        copy_col(st, 0, row->id, sizeof(row->id));
+        copy_col(st, 1, row->state, sizeof(row->state));
+        copy_col(st, 2, row->nonce, sizeof(row->nonce));
+        copy_col(st, 3, row->did, sizeof(row->did));
+        row->created = sqlite3_column_int64(st, 4);
+        row->expires = sqlite3_column_int64(st, 5);
+        row->used = sqlite3_column_int(st, 6) != 0;
+    } else if (r == SQLITE_DONE) {
+        rc = vouch_err_set(err, absent, "no such login");
+    } else {
+        rc = sq_fail(db, "looking up a login", err);
+    }
+    sqlite3_reset(st);
+out:
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_login_by_id(vd_store *s, const char *id, vd_login_row *row, vouch_err *err)
+{
+    return sq_login_get((sq_store *)s, Q_LOGIN_BY_ID, id, row, VOUCH_E_NOTFOUND, err);
+}
+
+static vouch_code sq_login_by_state(vd_store *s, const char *state, vd_login_row *row,
+                                    vouch_err *err)
+{
+    return sq_login_get((sq_store *)s, Q_LOGIN_BY_STATE, state, row, VOUCH_E_LOGIN_STATE, err);
+}
+
+static vouch_code sq_audit(sq_store *db, int64_t now, const char *event, const char *did,
+                           vouch_code code, const char *peer, vouch_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(db, Q_AUDIT_ADD);
+
+    if (sqlite3_bind_int64(st, 1, now) || bind_text(st, 2, event) || bind_text(st, 3, did) ||
+        sqlite3_bind_int(st, 4, (int)code) || bind_text(st, 5, peer))
+        return sq_fail(db, "binding", err);
+    return sq_run(db, st, "writing an audit row", NULL, err);
+}
+
+static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    sqlite3_stmt *st;
+    int r, changed = 0, registered = 0, revoked = 0;
+    int64_t live = 0;
+    vouch_code rc;
+
+    *clone = 0;
+    pthread_mutex_lock(&db->lock);
+    if ((rc = sq_begin(db, err)) != VOUCH_OK)
+        goto out;
+
+    st = sq_stmt(db, Q_DEVICE);
+    if (bind_text(st, 1, f->did) != SQLITE_OK) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        registered = sqlite3_column_int(st, 0) != 0;
+        revoked = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = sq_fail(db, "looking up a device", err);
+        goto out;
+    }
+    if (revoked) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_REVOKED, "this device is revoked");
+        goto out;
+    }
+    if (f->allowlist_mode && !registered) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NOT_REGISTERED, "this device key is not registered");
+        goto out;
+    }
+
+    /* the single use of the nonce: exactly one concurrent response wins */
+    st = sq_stmt(db, Q_CONSUME);
+    if (bind_text(st, 1, f->state) || sqlite3_bind_int64(st, 2, f->now) ||
+        bind_text(st, 3, f->did)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    if ((rc = sq_run(db, st, "consuming a nonce", &changed, err)) != VOUCH_OK)
+        goto out;
+    if (changed != 1) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used or expired");
+        goto out;
+    }
+
+    st = sq_stmt(db, Q_LIVE_TOKENS);
+    if (bind_text(st, 1, f->did) || sqlite3_bind_int64(st, 2, f->now)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        live = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW) {
+        rc = sq_fail(db, "counting live tokens", err);
+        goto out;
+    }
+    if (live > 0) {
+        *clone = 1;
+        if ((rc = sq_audit(db, f->now, "clone", f->did,
+                           f->refuse_clones ? VOUCH_E_LOGIN_CLONE : VOUCH_OK, f->peer, err)) !=
+            VOUCH_OK)
+            goto out;
+        if (f->refuse_clones) {
+            if ((rc = sq_commit(db, err)) != VOUCH_OK)
+                goto out;
+            rc = vouch_err_set(err, VOUCH_E_LOGIN_CLONE,
+                               "this device key already has a live session");
+            goto out;
+        }
+    }
+
+    st = sq_stmt(db, Q_TOKEN_ADD);
+    if (sqlite3_bind_blob(st, 1, f->token_hash, 32, SQLITE_TRANSIENT) ||
+        bind_text(st, 2, f->did) || bind_text(st, 3, f->serial) ||
+        bind_text(st, 4, f->hardware) || bind_text(st, 5, f->state) ||
+        sqlite3_bind_int64(st, 6, f->now) || sqlite3_bind_int64(st, 7, f->token_expires)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    if ((rc = sq_run(db, st, "storing a token", NULL, err)) != VOUCH_OK ||
+        (rc = sq_audit(db, f->now, "login", f->did, VOUCH_OK, f->peer, err)) != VOUCH_OK ||
+        (rc = sq_commit(db, err)) != VOUCH_OK)
+        goto out;
+out:
+    sq_rollback(db);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_token_check(vd_store *s, const uint8_t hash[32], int64_t now,
+                                 vd_token_row *row, vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    sqlite3_stmt *st;
+    int r;
+    vouch_code rc = VOUCH_OK;
+
+    memset(row, 0, sizeof(*row));
+    pthread_mutex_lock(&db->lock);
+    st = sq_stmt(db, Q_TOKEN_CHECK);
+    if (sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT) ||
+        sqlite3_bind_int64(st, 2, now)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+        vouch_ct_equal(sqlite3_column_blob(st, 0), hash, 32)) {
+        copy_col(st, 1, row->did, sizeof(row->did));
+        copy_col(st, 2, row->serial, sizeof(row->serial));
+        copy_col(st, 3, row->hardware, sizeof(row->hardware));
+        row->expires = sqlite3_column_int64(st, 4);
+    } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_TOKEN, "access token unknown, expired or revoked");
+    } else {
+        rc = sq_fail(db, "checking a token", err);
+    }
+    sqlite3_reset(st);
+out:
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_mark(vd_store *s, int q, const char *event, const char *did, int64_t now,
+                          int *changed, vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    sqlite3_stmt *st;
+    vouch_code rc;
+
+    *changed = 0;
+    pthread_mutex_lock(&db->lock);
+    if ((rc = sq_begin(db, err)) != VOUCH_OK)
+        goto out;
+    st = sq_stmt(db, q);
+    if (bind_text(st, 1, did) || sqlite3_bind_int64(st, 2, now)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    if ((rc = sq_run(db, st, event, changed, err)) != VOUCH_OK)
+        goto out;
+    if (q == Q_REVOKE) {
+        st = sq_stmt(db, Q_REVOKE_TOKENS);
+        if (bind_text(st, 1, did)) {
+            rc = sq_fail(db, "binding", err);
+            goto out;
+        }
+        if ((rc = sq_run(db, st, "revoking tokens", NULL, err)) != VOUCH_OK)
+            goto out;
+    }
+    if (*changed && (rc = sq_audit(db, now, event, did, VOUCH_OK, NULL, err)) != VOUCH_OK)
+        goto out;
+    rc = sq_commit(db, err);
+out:
+    sq_rollback(db);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_revoke(vd_store *s, const char *did, int64_t now, int *changed,
+                            vouch_err *err)
+{
+    return sq_mark(s, Q_REVOKE, "revoked", did, now, changed, err);
+}
+
+static vouch_code sq_enroll(vd_store *s, const char *did, int64_t now, int *changed,
+                            vouch_err *err)
+{
+    return sq_mark(s, Q_ENROLL, "registered", did, now, changed, err);
+}
+
+static vouch_code sq_prune(vd_store *s, int64_t before, vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    sqlite3_stmt *st;
+    vouch_code rc;
+
+    pthread_mutex_lock(&db->lock);
+    st = sq_stmt(db, Q_PRUNE_LOGINS);
+    if (sqlite3_bind_int64(st, 1, before)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    if ((rc = sq_run(db, st, "pruning logins", NULL, err)) != VOUCH_OK)
+        goto out;
+    st = sq_stmt(db, Q_PRUNE_TOKENS);
+    if (sqlite3_bind_int64(st, 1, before)) {
+        rc = sq_fail(db, "binding", err);
+        goto out;
+    }
+    rc = sq_run(db, st, "pruning tokens", NULL, err);
+out:
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static vouch_code sq_count(sq_store *db, int q, int64_t *n, vouch_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(db, q);
+    int r = sqlite3_step(st);
+
+    *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? VOUCH_OK : sq_fail(db, "counting", err);
+}
+
+static vouch_code sq_counts(vd_store *s, int64_t *logins, int64_t *tokens, int64_t *audit,
+                            vouch_err *err)
+{
+    sq_store *db = (sq_store *)s;
+    vouch_code rc;
+
+    pthread_mutex_lock(&db->lock);
+    if ((rc = sq_count(db, Q_COUNT_LOGINS, logins, err)) == VOUCH_OK &&
+        (rc = sq_count(db, Q_COUNT_TOKENS, tokens, err)) == VOUCH_OK)
+        rc = sq_count(db, Q_COUNT_AUDIT, audit, err);
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+static void sq_close(vd_store *s)
+{
+    sq_store *db = (sq_store *)s;
+
+    if (!db)
+        return;
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(db->q[i]);
+    sqlite3_close(db->h);
+    pthread_mutex_destroy(&db->lock);
+    vouch_free(db);
+}
+
+static const vd_store_ops sq_ops = {
+    sq_login_create, sq_login_by_id, sq_login_by_state, sq_login_finish, sq_token_check,
+    sq_revoke,       sq_enroll,      sq_prune,          sq_counts,       sq_close,
+};
+
+static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *msg = NULL;
+    int version = -1, r;
+    vouch_code rc = VOUCH_OK;
+
+    r = sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL);
+    if (r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0) {
+        rc = sq_fail(db, "reading the schema version", err);
+        goto out;
+    }
+    if (version == DB_SCHEMA_VERSION)
+        goto out;
+    if (version != 0 || !create) {
+        rc = vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
+                           version, DB_SCHEMA_VERSION);
+        goto out;
+    }
+    r = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+    if (r == SQLITE_OK)
+        r = sqlite3_exec(db->h, schema_sql, NULL, NULL, &msg);
+    if (r == SQLITE_OK)
+        r = sqlite3_exec(db->h, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg);
+    sqlite3_free(msg);
+    if (r != SQLITE_OK) {
+        rc = sq_fail(db, "creating the schema", err);
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    }
+out:
+    return rc;
+}
+
+vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vouch_err *err)
+{
+    sq_store *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+    char *msg = NULL;
+    vouch_code rc;
+
+    *out = NULL;
+    db = vouch_calloc(1, sizeof(*db));
+    if (!db) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory opening the database");
+        goto out;
+    }
+    db->base.ops = &sq_ops;
+    pthread_mutex_init(&db->lock, NULL);
+    if (create)
+        flags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+        rc = vouch_err_set(err, VOUCH_E_DB, "database: cannot open %s: %s", path,
+                           db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, DB_BUSY_MS);
+    /* a fixed text: nothing from outside reaches it */
+    if (sqlite3_exec(db->h,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     " PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_free(msg);
+        rc = sq_fail(db, "setting pragmas", err);
+        goto out;
+    }
+    if ((rc = sq_schema(db, create, err)) != VOUCH_OK)
+        goto out;
+    for (int i = 0; i < Q__COUNT; i++)
+        if (sqlite3_prepare_v3(db->h, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->q[i],
+                               NULL) != SQLITE_OK) {
+            rc = sq_fail(db, "preparing a statement", err);
+            goto out;
+        }
+    *out = &db->base;
+    db = NULL;
+    rc = VOUCH_OK;
+out:
+    if (db)
+        sq_close(&db->base);
+    return rc;
+}
