@@ -71,6 +71,24 @@ extern "C" {
 #define VOUCH_REQUEST_OBJECT_TYP "oauth-authz-req+jwt"
 #define VOUCH_LOGIN_MAX_BYTES (32u * 1024u) /* any one login message */
 
+/*
+ * Time rules for every login token (request object, id_token, vp_token):
+ * exp is required; the token is expired once now >= exp + VOUCH_LOGIN_SKEW;
+ * iat (required in the request object and id_token) and nbf may be at most
+ * VOUCH_LOGIN_SKEW ahead of now; exp - iat may not exceed
+ * VOUCH_LOGIN_MAX_LIFETIME. Each failure is VOUCH_E_LOGIN_EXPIRED; a time
+ * claim that is not an integer in 0..2^53-1, or exp <= iat, is
+ * VOUCH_E_LOGIN_REQUEST. The ProductionCredential's nbf gets the same skew.
+ */
+#define VOUCH_LOGIN_SKEW 60
+#define VOUCH_LOGIN_MAX_LIFETIME 3600
+#define VOUCH_LOGIN_TOKEN_LIFETIME 300   /* what vouch_siop_response_build uses */
+#define VOUCH_LOGIN_NONCE_MIN 22         /* base64url characters: 128 bits */
+
+/* The ids in the presentation_definition vouch_authz_definition makes. */
+#define VOUCH_PRODUCTION_DEFINITION_ID "vouch-production-credential"
+#define VOUCH_PRODUCTION_DESCRIPTOR_ID "production_credential"
+
 /* What end of line knows about a device. */
 typedef struct vouch_device_facts {
     char did[256];            /* did:key of the device key */
@@ -81,18 +99,57 @@ typedef struct vouch_device_facts {
     char mac[18];            /* "" when absent; else aa:bb:cc:dd:ee:ff */
 } vouch_device_facts;
 
-/* Issues the ProductionCredential (compact VC-JWT) with the issuer key. */
+/*
+ * Issues the ProductionCredential (compact VC-JWT) with the issuer key.
+ * kid is the issuer key's id in the policy ("issuer-1": the header kid then
+ * is "<issuer_did>#issuer-1") or a full DID URL (used as is). facts must be
+ * complete and well-formed (VOUCH_E_ARG otherwise): did a did:key without
+ * fragment, serial 1..127, hardware 1..63 and produced_by 1..255 printable
+ * ASCII bytes, production_date a calendar date YYYY-MM-DD, mac "" or
+ * lower-case aa:bb:cc:dd:ee:ff. nbf = iat = now, exp = now + lifetime.
+ */
 vouch_code vouch_production_issue(const vouch_key *issuer_key, const char *issuer_did,
                                   const char *kid, const vouch_device_facts *facts,
                                   int64_t now, int64_t lifetime, char **out, vouch_err *err);
 
-/* Verifies a ProductionCredential against the policy's issuer role and
- * fills facts (the credential's subject). */
+/*
+ * Verifies a ProductionCredential against the policy's issuer role and
+ * fills facts (the credential's subject). Order and codes: size cap
+ * (VOUCH_E_JWS_TOO_LARGE) -> compact JWS with one signature (VOUCH_E_JWS_*)
+ * -> typ "JWT" and a signature by an issuer-role key, found by kid
+ * ("<policy issuer>#<kid>" or "<kid>") or, without kid, by trying each
+ * (a kid naming no issuer key: VOUCH_E_LOGIN_ISSUER; a bad signature keeps
+ * its VOUCH_E_JWS_* code) -> claims (vouch_vc_check: VOUCH_E_VC_FORMAT for
+ * structure; not a ProductionCredential VOUCH_E_LOGIN_CREDENTIAL_TYPE; iss
+ * not the policy's issuer VOUCH_E_LOGIN_ISSUER; expired or not yet valid
+ * (nbf with VOUCH_LOGIN_SKEW) VOUCH_E_LOGIN_EXPIRED) -> credentialSubject
+ * holds exactly id, producedBy, productionDate, serialNumber, hardware and
+ * optionally mac, each as vouch_production_issue requires, id a did:key
+ * (VOUCH_E_VC_FORMAT otherwise).
+ */
 vouch_code vouch_production_verify(const vouch_policy *p, const char *vc, size_t len,
                                    int64_t now, vouch_device_facts *facts, vouch_err *err);
 
-/* The server's authorization policy (S/authz.json), which also yields the
- * presentation_definition. */
+/*
+ * The server's authorization policy (S/authz.json), which also yields the
+ * presentation_definition. The file (every member but "mode" optional):
+ *
+ *   { "mode": "credential" | "allowlist",
+ *     "produced_by": ["did:web:example.com#line-3", ...],   at most 8
+ *     "production_date_from": "YYYY-MM-DD" | "",          inclusive
+ *     "production_date_to": "YYYY-MM-DD" | "",
+ *     "hardware": ["board-a", ...],                        at most 16
+ *     "refuse_clones": false,
+ *     "access_ttl": 900,                                   60..86400 s
+ *     "nonce_ttl": 120 }                                   10..3600 s
+ *
+ * An empty list or "" means no constraint. vouch_authz_parse consumes the
+ * known members and rejects leftovers: syntax keeps its VOUCH_E_JSON_*
+ * code; an unknown member, a value of the wrong type or form (mode, date,
+ * from > to, an empty or too long string) is VOUCH_E_JSON_TYPE; "mode"
+ * missing VOUCH_E_JSON_MISSING; a ttl out of range VOUCH_E_JSON_RANGE; too
+ * many list entries VOUCH_E_LIMIT.
+ */
 typedef struct vouch_authz {
     int allowlist_mode;           /* 1: id_token alone, for registered keys */
     char produced_by[8][256];     /* allowed producedBy values (none: any) */
@@ -105,7 +162,21 @@ typedef struct vouch_authz {
 } vouch_authz;
 
 vouch_code vouch_authz_parse(const char *json, size_t len, vouch_authz *out, vouch_err *err);
-/* The PE v2 presentation_definition for this policy (new reference). */
+/* The defaults: credential mode, no constraints, refuse_clones 0,
+ * access_ttl 900, nonce_ttl 120 (what `vouch server export` writes). */
+void vouch_authz_default(vouch_authz *out);
+/* The authz.json text of a (new vouch_malloc'd string, indented). */
+vouch_code vouch_authz_dump(const vouch_authz *a, char **out, vouch_err *err);
+/*
+ * The PE v2 presentation_definition for this policy (new reference): id
+ * VOUCH_PRODUCTION_DEFINITION_ID, one input descriptor
+ * VOUCH_PRODUCTION_DESCRIPTOR_ID with format {"jwt_vc": {"alg": ["ES256",
+ * "EdDSA"]}} and constraints.fields over both "$.vc.<x>" and "$.<x>"
+ * paths: type contains ProductionCredential; and, only when constrained,
+ * hardware (enum), productionDate (format "date", formatMinimum and
+ * formatMaximum) and producedBy (enum). In allowlist mode there is no
+ * definition: *out is NULL and the result VOUCH_OK.
+ */
 vouch_code vouch_authz_definition(const vouch_authz *a, json_t **out, vouch_err *err);
 /* Checks the credential facts against the constraints (VOUCH_E_LOGIN_CONSTRAINT). */
 vouch_code vouch_authz_check(const vouch_authz *a, const vouch_device_facts *facts,
@@ -120,13 +191,37 @@ typedef struct vouch_login_params {
     int64_t iat, exp;
 } vouch_login_params;
 
-/* Server: the signed request object. */
+/*
+ * Server: the signed request object (typ VOUCH_REQUEST_OBJECT_TYP, kid
+ * "<client_id>#<kid>" unless kid already holds a '#'). definition NULL
+ * makes an id_token-only request (response_type "id_token", allowlist
+ * mode). lp must be well-formed (VOUCH_E_ARG): client_id a DID, response_uri
+ * http(s), a nonce of VOUCH_LOGIN_NONCE_MIN..127 base64url characters, state
+ * 1..127 printable bytes, iat < exp <= iat + VOUCH_LOGIN_MAX_LIFETIME.
+ */
 vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid,
                                     const vouch_login_params *lp, const json_t *definition,
                                     char **out, vouch_err *err);
 
-/* Device: verifies the request object with the policy's server role and
- * checks response_uri has the expected origin (scheme://host[:port]). */
+/*
+ * Device: verifies the request object with the policy's server role and
+ * checks response_uri has the expected origin (scheme://host[:port]).
+ * Order and codes: size cap (VOUCH_E_JWS_TOO_LARGE) -> compact JWS, one
+ * signature -> typ "oauth-authz-req+jwt" or "JWT" (VOUCH_E_JWS_TYP) -> a
+ * signature by a server-role key (kid "<issuer>#<kid>", "<kid>" or none;
+ * VOUCH_E_JWS_UNKNOWN_KEY, VOUCH_E_JWS_BAD_SIGNATURE, ...) -> claims: known
+ * members only, every one the right type (VOUCH_E_LOGIN_REQUEST), iss =
+ * client_id = the policy's issuer and client_id_scheme "did"
+ * (VOUCH_E_LOGIN_REQUEST), aud VOUCH_SIOP_ISSUER (VOUCH_E_LOGIN_AUDIENCE),
+ * response_type "vp_token id_token" (either order) or "id_token",
+ * response_mode "direct_post" (VOUCH_E_LOGIN_REQUEST), response_uri =
+ * origin + "/..." exactly (VOUCH_E_LOGIN_ORIGIN), nonce of at least 128
+ * bits (VOUCH_E_LOGIN_NONCE), state (VOUCH_E_LOGIN_STATE), times (see
+ * VOUCH_LOGIN_SKEW), a presentation_definition with an id and an input
+ * descriptor id when vp_token is asked (VOUCH_E_LOGIN_REQUEST), and no
+ * private members in client_metadata.jwks (VOUCH_E_KEY_PRIVATE).
+ * expected_origin may carry a path (a server URL): only its origin counts.
+ */
 typedef struct vouch_siop_request {
     char client_id[256];
     char response_uri[1024];
@@ -138,8 +233,22 @@ typedef struct vouch_siop_request {
 vouch_code vouch_siop_request_verify(const vouch_policy *p, const char *jwt, size_t len,
                                      const char *expected_origin, int64_t now,
                                      vouch_siop_request *out, vouch_err *err);
+/* Releases out->definition (safe on a zeroed or already released request). */
+void vouch_siop_request_free(vouch_siop_request *r);
 
-/* Device: the three response fields. */
+/* The origin "scheme://host[:port]" of an http(s) URL (no userinfo, no
+ * empty host), into out; VOUCH_E_ARG when url is not such a URL. */
+vouch_code vouch_siop_origin(const char *url, char *out, size_t cap, vouch_err *err);
+
+/*
+ * Device: the three response fields. id_token: iss = sub = the device's
+ * did:key, kid "<did>#<fragment>", aud = client_id, nonce, iat = now, exp =
+ * now + VOUCH_LOGIN_TOKEN_LIFETIME. When req asks for a vp_token (it has a
+ * definition), credential is required and the vp_token (a VP-JWT holding
+ * it) and presentation_submission (path "$.verifiableCredential[0]") are
+ * made; otherwise both stay NULL. out is zeroed first; on failure nothing
+ * is left to free.
+ */
 typedef struct vouch_siop_response {
     char *id_token;
     char *vp_token;
@@ -157,6 +266,32 @@ void vouch_siop_response_free(vouch_siop_response *r);
  * (the caller checks the key is registered). State lookup and single use of
  * the nonce are the server's (its database); this checks the cryptography
  * and the claims.
+ *
+ * Order and codes (the first failure wins):
+ *  0. lp->exp passed: VOUCH_E_LOGIN_NONCE (the login's nonce expired).
+ *  1. id_token: size cap, compact JWS, typ absent or "JWT" (VOUCH_E_JWS_*);
+ *     the key is the did:key in the kid (a DID URL) or, without one, the
+ *     sub; the signature (VOUCH_E_JWS_*); claims: known members only
+ *     (iss sub aud nonce iat exp nbf jti auth_time sub_jwk;
+ *     VOUCH_E_LOGIN_REQUEST); sub a did:key naming the signing key, iss =
+ *     sub or VOUCH_SIOP_ISSUER (VOUCH_E_LOGIN_SUBJECT); sub_jwk, if sent, a
+ *     public JWK (VOUCH_E_KEY_PRIVATE) of the same key (VOUCH_E_LOGIN_SUBJECT:
+ *     the key always comes from the DID, never from a JWK); aud contains
+ *     client_id (VOUCH_E_LOGIN_AUDIENCE); nonce (VOUCH_E_LOGIN_NONCE); times.
+ *  2. allowlist mode: done (facts->did only).
+ *  3. vp_token (missing: VOUCH_E_LOGIN_REQUEST): as the id_token, its key
+ *     from the kid or iss; a key other than the id_token's, or iss != the
+ *     id_token's sub, is VOUCH_E_LOGIN_SUBJECT; claims iss sub aud nonce iat
+ *     exp nbf jti vp; vp {@context, type, verifiableCredential, holder?, id?}
+ *     (VOUCH_E_LOGIN_REQUEST); aud, nonce and times as above.
+ *  4. presentation_submission (missing, malformed members, another
+ *     definition or descriptor id, a format or path we do not know, an
+ *     index past the credentials: VOUCH_E_LOGIN_SUBMISSION; JSON syntax
+ *     keeps VOUCH_E_JSON_*). Paths "$.verifiableCredential[N]" and
+ *     "$.vp.verifiableCredential[N]" are both accepted.
+ *  5. the credential it points to: vouch_production_verify.
+ *  6. its subject is the id_token's sub (VOUCH_E_LOGIN_SUBJECT).
+ *  7. vouch_authz_check (VOUCH_E_LOGIN_CONSTRAINT).
  */
 vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *a,
                                       const vouch_login_params *lp, const char *id_token,
