@@ -683,8 +683,8 @@ static vouch_code get_attr(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_
 /* CKA_EC_POINT: a DER OCTET STRING around the point (PKCS#11 2.40), or the
  * bare point as some tokens store it; the sizes tell them apart since no
  * bare point has a length byte equal to its remaining length. */
-static vouch_code ec_point(const uint8_t *b, size_t n, vouch_key_type type, uint8_t *pub,
-                           size_t cap, size_t *publen, vouch_err *err)
+vouch_code vouch__p11_ec_point(const uint8_t *b, size_t n, vouch_key_type type, uint8_t *pub,
+                               size_t cap, size_t *publen, vouch_err *err)
 {
     size_t want = type == VOUCH_KEY_P256 ? 65 : 32;
 
@@ -799,7 +799,7 @@ static vouch_code find_key(vouch__p11_key *k, const vouch__p11_uri *u, uint8_t *
     }
     rc = get_attr(m, k->session, ph[0], CKA_EC_POINT, "CKA_EC_POINT", &point, &pointlen, err);
     if (rc == VOUCH_OK)
-        rc = ec_point(point, pointlen, k->type, pub, pubcap, publen, err);
+        rc = vouch__p11_ec_point(point, pointlen, k->type, pub, pubcap, publen, err);
 out:
     vouch_free(id);
     vouch_free(label);

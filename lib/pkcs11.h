@@ -94,6 +94,12 @@ vouch_code vouch__p11_try_read_private(vouch__p11_key *k, vouch_err *err);
 
 void vouch__p11_free(vouch__p11_key *k);
 
+/* The point in a CKA_EC_POINT value: DER OCTET STRING around it (PKCS#11
+ * 2.40; SoftHSM2 2.6.1 for both curves) or the bare point. P-256: 65 or 33
+ * bytes out; Ed25519: 32. Anything else is VOUCH_E_KEY_POINT. */
+vouch_code vouch__p11_ec_point(const uint8_t *b, size_t n, vouch_key_type type, uint8_t *pub,
+                               size_t cap, size_t *publen, vouch_err *err);
+
 /* "CKR_PIN_INCORRECT" etc.; "CKR_VENDOR_DEFINED" or "CKR_(unknown)" for
  * values not in the standard (messages add the number). */
 const char *vouch__p11_rv_name(unsigned long rv);

@@ -151,6 +151,46 @@ static void test_uri_values(void **state)
     assert_string_equal(vouch__p11_rv_name(CKR_VENDOR_DEFINED + 5), "CKR_VENDOR_DEFINED");
 }
 
+/* CKA_EC_POINT with and without its DER OCTET STRING wrapper. */
+static void test_ec_point(void **state)
+{
+    uint8_t in[70], out[65];
+    size_t n = 0;
+    vouch_err e;
+    (void)state;
+
+    memset(in, 0x11, sizeof(in));
+    /* P-256 uncompressed: 04 41 04 x y, and bare 04 x y */
+    in[0] = 0x04, in[1] = 0x41, in[2] = 0x04;
+    assert_ok(vouch__p11_ec_point(in, 67, VOUCH_KEY_P256, out, sizeof(out), &n, &e), e);
+    assert_int_equal(n, 65);
+    assert_int_equal(out[0], 0x04);
+    assert_ok(vouch__p11_ec_point(in + 2, 65, VOUCH_KEY_P256, out, sizeof(out), &n, &e), e);
+    assert_int_equal(n, 65);
+    /* compressed: 04 21 02 x, and bare 02 x */
+    in[0] = 0x04, in[1] = 0x21, in[2] = 0x02;
+    assert_ok(vouch__p11_ec_point(in, 35, VOUCH_KEY_P256, out, sizeof(out), &n, &e), e);
+    assert_int_equal(n, 33);
+    assert_ok(vouch__p11_ec_point(in + 2, 33, VOUCH_KEY_P256, out, sizeof(out), &n, &e), e);
+    /* Ed25519: 04 20 k (SoftHSM2 2.6.1), and the bare 32 bytes */
+    in[0] = 0x04, in[1] = 0x20;
+    assert_ok(vouch__p11_ec_point(in, 34, VOUCH_KEY_ED25519, out, sizeof(out), &n, &e), e);
+    assert_int_equal(n, 32);
+    assert_memory_equal(out, in + 2, 32);
+    assert_ok(vouch__p11_ec_point(in + 2, 32, VOUCH_KEY_ED25519, out, sizeof(out), &n, &e), e);
+    assert_int_equal(n, 32);
+    /* lengths that are neither */
+    assert_code(vouch__p11_ec_point(in, 33, VOUCH_KEY_ED25519, out, sizeof(out), &n, &e),
+                VOUCH_E_KEY_POINT, e);
+    assert_code(vouch__p11_ec_point(in, 66, VOUCH_KEY_P256, out, sizeof(out), &n, &e),
+                VOUCH_E_KEY_POINT, e);
+    in[1] = 0x40; /* a wrapper whose length byte lies */
+    assert_code(vouch__p11_ec_point(in, 67, VOUCH_KEY_P256, out, sizeof(out), &n, &e),
+                VOUCH_E_KEY_POINT, e);
+    assert_code(vouch__p11_ec_point(in, 0, VOUCH_KEY_P256, out, sizeof(out), &n, &e),
+                VOUCH_E_KEY_POINT, e);
+}
+
 /* ------------------------------------------------------------ SoftHSM2 */
 
 static int setup_token(void **state)
@@ -373,6 +413,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri_table),
         cmocka_unit_test(test_uri_values),
+        cmocka_unit_test(test_ec_point),
         cmocka_unit_test(test_token_p256),
         cmocka_unit_test(test_token_ed25519),
         cmocka_unit_test(test_token_errors),
