@@ -218,6 +218,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return send_reply(c, &rep, NULL);
 }
 
+/* URLs are matched as sent: no percent-decoding, so "/v1/cosign%00x" is not
+ * "/v1/cosign" (a decoded NUL would end the C string early). */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -378,6 +387,7 @@ vouch_code cosignd_http_serve(cosignd_server *s, const cosignd_listen *l, vouch_
                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                             MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
                              MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1u, MHD_OPTION_HTTPS_MEM_KEY, key,
                              MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_PRIORITIES,
                              "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
@@ -389,6 +399,7 @@ vouch_code cosignd_http_serve(cosignd_server *s, const cosignd_listen *l, vouch_
                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                             MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
                              MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1u, MHD_OPTION_END);
     if (!d) {
         rc = vouch_err_set(err, VOUCH_E_IO, "cannot listen on %s (in use, or not a local address)",
