@@ -796,7 +796,8 @@ out:
 static int json_str_eq(const json_t *v, const char *s)
 {
     size_t n = strlen(s);
-    return json_is_string(v) && json_string_length(v) == n && memcmp(json_string_value(v), s, n) == 0;
+    return json_is_string(v) && json_string_length(v) == n &&
+           memcmp(json_string_value(v), s, n) == 0;
 }
 
 /* Decodes member name of jwk: a strict base64url string of exactly 32 bytes. */
@@ -1065,10 +1066,11 @@ vouch_code vouch_key_thumbprint(const vouch_key *k, char out[VOUCH_THUMBPRINT_LE
     /* RFC 7638 s3.2: required members only, sorted, no whitespace; our
      * values are base64url and names fixed, so nothing needs escaping */
     if (k->type == VOUCH_KEY_P256)
-        len = snprintf(canon, sizeof(canon), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                       x, y);
+        len = snprintf(canon, sizeof(canon),
+                       "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
     else
-        len = snprintf(canon, sizeof(canon), "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", x);
+        len = snprintf(canon, sizeof(canon),
+                       "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", x);
     if (len < 0 || (size_t)len >= sizeof(canon))
         return vouch_err_set(err, VOUCH_E_INTERNAL, "thumbprint input too long");
     rc = sha256((const uint8_t *)canon, (size_t)len, dg, err);

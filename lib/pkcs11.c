@@ -21,9 +21,10 @@
 
 /* DER of the named curves for CKA_EC_PARAMS. */
 static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-static const uint8_t oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};            /* 1.3.101.112 */
-static const uint8_t str_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', /* PrintableString */
-                                      's', '2', '5', '5', '1', '9'};
+static const uint8_t oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70}; /* 1.3.101.112 */
+/* PrintableString "edwards25519": the other form PKCS#11 3.0 allows */
+static const uint8_t str_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
+                                      'd',  's',  '2', '5', '5', '1', '9'};
 
 /* ---- return value names ---- */
 
