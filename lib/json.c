@@ -2,6 +2,7 @@
  * (vouch/json.h; the rules and the JSONTestSuite i_ table are in docs/json.md). */
 #include "vouch/json.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,17 @@ static void *json_alloc(size_t n)
     return p;
 }
 
-static void json_init_once(void) { json_set_alloc_funcs(json_alloc, vouch_free); }
+/* jansson holds private JWK members, tokens and PINs read from files; it
+ * frees them without wiping, so the free hook wipes every block first.
+ * malloc_usable_size is glibc's, and our blocks come from its malloc. */
+static void json_free(void *p)
+{
+    if (p)
+        vouch_wipe(p, malloc_usable_size(p));
+    vouch_free(p);
+}
+
+static void json_init_once(void) { json_set_alloc_funcs(json_alloc, json_free); }
 
 void vouch_json_init(void)
 {
