@@ -70,6 +70,21 @@ struct vouch_policy {
     int requires[VOUCH_ROLE__COUNT];
 };
 
+/* An outside string as it may appear in a message: at most 64 bytes of
+ * printable ASCII, anything else shown as '?' (no escape sequences reach a
+ * terminal or a log through an error message). */
+static const char *policy_shown(const char *s, char out[68])
+{
+    size_t i = 0;
+
+    for (; s && s[i] && i < 64; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') ? s[i] : '?';
+    if (s && s[i])
+        out[i++] = '.', out[i++] = '.', out[i++] = '.';
+    out[i] = '\0';
+    return out;
+}
+
 vouch_role vouch_role_from_name(const char *name)
 {
     for (int r = 0; name && r < VOUCH_ROLE__COUNT; r++)
@@ -152,6 +167,7 @@ static vouch_code policy_int(const json_t *doc, const char *name, int64_t lo, in
 /* Unknown members first, then missing ones: a leftover is never ignored. */
 static vouch_code policy_members_check(const json_t *doc, vouch_err *err)
 {
+    char shown[68];
     const char *k;
     json_t *v;
     size_t i;
@@ -162,8 +178,8 @@ static vouch_code policy_members_check(const json_t *doc, vouch_err *err)
             if (strcmp(policy_members[i], k) == 0)
                 break;
         if (i == NMEMBERS)
-            return vouch_err_set(err, VOUCH_E_POLICY_FORMAT, "policy: unknown member \"%.32s\"",
-                                 k);
+            return vouch_err_set(err, VOUCH_E_POLICY_FORMAT, "policy: unknown member \"%s\"",
+                                 policy_shown(k, shown));
     }
     for (i = 0; i < NMEMBERS; i++)
         if (!json_object_get(doc, policy_members[i]))
@@ -174,6 +190,7 @@ static vouch_code policy_members_check(const json_t *doc, vouch_err *err)
 
 static vouch_code policy_parse_keys(vouch_policy *p, const json_t *keys, vouch_err *err)
 {
+    char shown[68];
     const char *kid;
     json_t *jwk;
     vouch_code rc = VOUCH_OK;
@@ -192,7 +209,8 @@ static vouch_code policy_parse_keys(vouch_policy *p, const json_t *keys, vouch_e
 
         if (!policy_kid_ok(kid)) {
             rc = vouch_err_set(err, VOUCH_E_POLICY_FORMAT,
-                               "policy key id \"%.32s\" is not [A-Za-z0-9._-]{1,64}", kid);
+                               "policy key id \"%s\" is not [A-Za-z0-9._-]{1,64}",
+                               policy_shown(kid, shown));
             goto out;
         }
         if (!json_is_object(jwk)) {
@@ -232,6 +250,7 @@ static vouch_code policy_parse_role(vouch_policy *p, vouch_role r, const json_t 
 {
     policy_role *pr = &p->roles[r];
     const char *name = role_names[r], *k;
+    char shown[68];
     json_t *keys, *th, *v;
     size_t i;
     vouch_code rc = VOUCH_OK;
@@ -243,8 +262,8 @@ static vouch_code policy_parse_role(vouch_policy *p, vouch_role r, const json_t 
     json_object_foreach((json_t *)ro, k, v) {
         (void)v;
         if (strcmp(k, "threshold") != 0 && strcmp(k, "keys") != 0) {
-            rc = vouch_err_set(err, VOUCH_E_POLICY_FORMAT, "role %s: unknown member \"%.32s\"",
-                               name, k);
+            rc = vouch_err_set(err, VOUCH_E_POLICY_FORMAT, "role %s: unknown member \"%s\"",
+                               name, policy_shown(k, shown));
             goto out;
         }
     }
@@ -278,8 +297,8 @@ static vouch_code policy_parse_role(vouch_policy *p, vouch_role r, const json_t 
         }
         pk = policy_find_kid(p, json_string_value(v));
         if (!pk) {
-            rc = vouch_err_set(err, VOUCH_E_POLICY_ROLE, "role %s: key \"%.64s\" is not in keys",
-                               name, json_string_value(v));
+            rc = vouch_err_set(err, VOUCH_E_POLICY_ROLE, "role %s: key \"%s\" is not in keys",
+                               name, policy_shown(json_string_value(v), shown));
             goto out;
         }
         if (pk->role != VOUCH_ROLE__COUNT) {
@@ -314,6 +333,7 @@ out:
 
 static vouch_code policy_parse_roles(vouch_policy *p, const json_t *roles, vouch_err *err)
 {
+    char shown[68];
     const char *name;
     json_t *ro;
     vouch_code rc = VOUCH_OK;
@@ -326,7 +346,8 @@ static vouch_code policy_parse_roles(vouch_policy *p, const json_t *roles, vouch
         vouch_role r = vouch_role_from_name(name);
 
         if (r == VOUCH_ROLE__COUNT) {
-            rc = vouch_err_set(err, VOUCH_E_POLICY_ROLE, "unknown role \"%.32s\"", name);
+            rc = vouch_err_set(err, VOUCH_E_POLICY_ROLE, "unknown role \"%s\"",
+                               policy_shown(name, shown));
             goto out;
         }
         if ((rc = policy_parse_role(p, r, ro, err)) != VOUCH_OK)
@@ -348,6 +369,7 @@ out:
 
 static vouch_code policy_parse_requires(vouch_policy *p, const json_t *req, vouch_err *err)
 {
+    char shown[68];
     size_t i;
     json_t *v;
     vouch_code rc = VOUCH_OK;
@@ -371,9 +393,9 @@ static vouch_code policy_parse_requires(vouch_policy *p, const json_t *req, vouc
         r = vouch_role_from_name(json_string_value(v));
         if (r == VOUCH_ROLE__COUNT || r == VOUCH_ROLE_ROOT) {
             rc = vouch_err_set(err, VOUCH_E_POLICY_ROLE,
-                               "releaseRequires[%zu] names %s role \"%.32s\"", i,
+                               "releaseRequires[%zu] names %s role \"%s\"", i,
                                r == VOUCH_ROLE_ROOT ? "the" : "an unknown",
-                               json_string_value(v));
+                               policy_shown(json_string_value(v), shown));
             goto out;
         }
         if (p->requires[r]) {
@@ -876,7 +898,7 @@ vouch_code vouch_policy_did_document(const vouch_policy *p, const char *did, jso
                                      vouch_err *err)
 {
     json_t *doc = NULL, *vms, *am, *auth, *jwk = NULL;
-    char id[POLICY_ISSUER_MAX + POLICY_KID_MAX + 2];
+    char id[POLICY_ISSUER_MAX + POLICY_KID_MAX + 2], shown[68];
     vouch_code rc;
 
     vouch_json_init();
@@ -889,7 +911,7 @@ vouch_code vouch_policy_did_document(const vouch_policy *p, const char *did, jso
     if (strncmp(did, "did:web:", 8) != 0 || !policy_did_ok(did)) {
         rc = vouch_err_set(err, strncmp(did, "did:", 4) == 0 ? VOUCH_E_DID_METHOD
                                                               : VOUCH_E_DID_SYNTAX,
-                           "not a did:web: %.64s", did);
+                           "not a did:web: %s", policy_shown(did, shown));
         goto out;
     }
     doc = json_pack("{s:[ss],s:s,s:[],s:[],s:[]}", "@context", "https://www.w3.org/ns/did/v1",

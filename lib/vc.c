@@ -27,6 +27,21 @@ static int vc_in_list(const char *name, const char *const *list)
     return 0;
 }
 
+/* An outside string as it may appear in a message: at most 64 bytes of
+ * printable ASCII, anything else shown as '?' (no escape sequences reach a
+ * terminal or a log through an error message). */
+static const char *vc_shown(const char *s, char out[68])
+{
+    size_t i = 0;
+
+    for (; s && s[i] && i < 64; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') ? s[i] : '?';
+    if (s && s[i])
+        out[i++] = '.', out[i++] = '.', out[i++] = '.';
+    out[i] = '\0';
+    return out;
+}
+
 /* 1 if s is a string of 1..max bytes with no control characters. */
 static int vc_text_ok(const char *s, size_t max)
 {
@@ -57,14 +72,15 @@ static int vc_did_ok(const char *s)
 static vouch_code vc_only(const json_t *obj, const char *const *allowed, const char *where,
                           vouch_err *err)
 {
+    char shown[68];
     const char *k;
     json_t *v;
 
     json_object_foreach((json_t *)obj, k, v) {
         (void)v;
         if (!vc_in_list(k, allowed))
-            return vouch_err_set(err, VOUCH_E_VC_FORMAT, "%s: unknown member \"%.32s\"", where,
-                                 k);
+            return vouch_err_set(err, VOUCH_E_VC_FORMAT, "%s: unknown member \"%s\"", where,
+                                 vc_shown(k, shown));
     }
     return VOUCH_OK;
 }
@@ -123,6 +139,7 @@ vouch_code vouch_vc_check(const json_t *claims, const char *expected_type,
     vouch_vc v;
     json_t *vc, *ctx, *type, *subj, *t;
     const char *sid = NULL;
+    char shown[68];
     size_t i;
     int found = 0;
     vouch_code rc;
@@ -200,8 +217,8 @@ vouch_code vouch_vc_check(const json_t *claims, const char *expected_type,
         goto out;
     }
     if (expected_iss && strcmp(v.iss, expected_iss) != 0) {
-        rc = vouch_err_set(err, VOUCH_E_VC_ISSUER, "issuer %.128s is not %.100s", v.iss,
-                           expected_iss);
+        rc = vouch_err_set(err, VOUCH_E_VC_ISSUER, "issuer %s is not %.100s",
+                           vc_shown(v.iss, shown), expected_iss);
         goto out;
     }
     if (now >= v.exp) {

@@ -160,6 +160,26 @@ static void test_parse_members(void **state)
     expect_parse(d, VOUCH_E_POLICY_FORMAT);
 }
 
+/* Hostile names reach messages as printable ASCII only. */
+static void test_messages_printable(void **state)
+{
+    json_t *d = pfx_doc(&F, 1);
+    char *s;
+    vouch_policy *p = NULL;
+    vouch_err e;
+
+    (void)state;
+    vouch_err_clear(&e);
+    pfx_set(d, "\x1b[2J\x1b]0;owned\x07", json_true());
+    s = pfx_dump(d);
+    assert_code(vouch_policy_parse(s, strlen(s), &p, &e), VOUCH_E_POLICY_FORMAT, e);
+    for (const char *c = e.msg; *c; c++)
+        assert_true(*c >= 0x20 && *c < 0x7f);
+    assert_non_null(strstr(e.msg, "?[2J?]0;owned?"));
+    vouch_free(s);
+    json_decref(d);
+}
+
 static void test_parse_json_errors(void **state)
 {
     vouch_policy *p = NULL;
@@ -812,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_parse_ok_accessors),
         cmocka_unit_test(test_parse_members),
         cmocka_unit_test(test_parse_json_errors),
+        cmocka_unit_test(test_messages_printable),
         cmocka_unit_test(test_parse_keys),
         cmocka_unit_test(test_parse_too_many_keys),
         cmocka_unit_test(test_parse_roles),
