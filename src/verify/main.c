@@ -5,7 +5,7 @@
  *                [--now UNIX-SECONDS] [--json] IMAGE
  *   vouch-verify --commit --credential REL --state DIR [--policy POLICY] [IMAGE]
  *   vouch-verify --swupdate-hook --credential REL [--policy POLICY] [--state DIR]
- *                [--hardware HW] [--sw-description FILE]
+ *                [--hardware HW] [--sw-description FILE] [IMAGE.swu]
  *   vouch-verify --pin --policy POLICY --state DIR
  *
  * One table of modes and one table of options drive parsing and --help.
@@ -110,12 +110,15 @@ static const vv_mode modes[] = {
      B(O_CREDENTIAL) | B(O_STATE),
      B(O_POLICY) | B(O_CREDENTIAL) | B(O_STATE) | B(O_HARDWARE) | B(O_NOW), 1, run_commit},
     {"swupdate-hook", "swupdate-hook",
-     "--credential REL [--policy POLICY] [--state DIR] [--hardware HW] [--sw-description FILE]",
+     "--credential REL [--policy POLICY] [--state DIR] [--hardware HW] [--sw-description FILE] "
+     "[IMAGE.swu]",
      "SWUpdate pre-update command (-P): verify the credential, then check that the "
      "sw-description SWUpdate extracted is the one it vouches for (swDescriptionSha256), "
-     "before any payload byte is written. Writes nothing.",
+     "before any payload byte is written. With IMAGE.swu (a local install, swupdate -i), the "
+     "whole archive's size and digest are verified too, so a tampered payload is refused "
+     "even for images SWUpdate installs directly from the stream. Writes nothing.",
      B(O_CREDENTIAL),
-     B(O_POLICY) | B(O_CREDENTIAL) | B(O_STATE) | B(O_HARDWARE) | B(O_NOW) | B(O_SWDESC), 0,
+     B(O_POLICY) | B(O_CREDENTIAL) | B(O_STATE) | B(O_HARDWARE) | B(O_NOW) | B(O_SWDESC), 1,
      run_hook},
     {"pin", "pin", "--policy POLICY --state DIR [--now T]",
      "Pin a trust policy: as the root of trust when none is pinned (end of line), else as the "
@@ -455,7 +458,11 @@ static vouch_code run_hook(const vv_args *a, vouch_err *err)
         swd = path;
     }
     chk = make_check(a, &c);
-    rc = vouch_release_verify(c.policy, c.cred, c.cred_len, &chk, &c.rel, err);
+    if (a->image)
+        rc = vouch_release_verify_image_file(c.policy, c.cred, c.cred_len, &chk, a->image,
+                                             &c.rel, err);
+    else
+        rc = vouch_release_verify(c.policy, c.cred, c.cred_len, &chk, &c.rel, err);
     if (rc == VOUCH_OK && c.rel.format != VOUCH_FORMAT_SWU)
         rc = vouch_err_set(err, VOUCH_E_RELEASE_SWDESC,
                            "the release is a %s image, not a .swu: it binds no sw-description",
