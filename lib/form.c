@@ -75,7 +75,7 @@ vouch_code vouch_form_parse(const char *body, size_t len, vouch_form_field *fiel
                             vouch_err *err)
 {
     char *name = NULL, *val = NULL;
-    size_t pos = 0;
+    size_t pos = 0, vcap = 0; /* vcap: bytes allocated at val (it may hold a secret) */
     vouch_code rc = VOUCH_OK;
 
     if (!fields || n == 0 || n > VOUCH_FORM_MAX_FIELDS || (!body && len))
@@ -110,6 +110,7 @@ vouch_code vouch_form_parse(const char *body, size_t len, vouch_form_field *fiel
         vlen = plen - nlen - 1;
         name = vouch_malloc(nlen + 1);
         val = vouch_malloc(vlen + 1);
+        vcap = vlen + 1;
         if (!name || !val) {
             rc = vouch_err_set(err, VOUCH_E_NOMEM, "form: out of memory");
             goto out;
@@ -143,6 +144,7 @@ vouch_code vouch_form_parse(const char *body, size_t len, vouch_form_field *fiel
         fields[k].value = val;
         fields[k].len = dv;
         val = NULL;
+        vcap = 0;
         vouch_free(name);
         name = NULL;
         pos += plen + (amp ? 1 : 0);
@@ -156,7 +158,7 @@ vouch_code vouch_form_parse(const char *body, size_t len, vouch_form_field *fiel
 out:
     vouch_free(name);
     if (val)
-        vouch_free_secret(val, strlen(val) + 1);
+        vouch_free_secret(val, vcap); /* not NUL-terminated when decoding failed */
     if (rc != VOUCH_OK)
         vouch_form_free(fields, n);
     return rc;

@@ -325,7 +325,7 @@ def cmd_post(a):
 
 
 def cmd_db(a):
-    db = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True, timeout=10)
+    db = sqlite3.connect(a.db, timeout=30)
     q = lambda sql, *p: db.execute(sql, p).fetchone()[0]
     res = {"logins": q("SELECT count(*) FROM logins"),
            "used": q("SELECT count(*) FROM logins WHERE used = 1"),
