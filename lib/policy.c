@@ -22,6 +22,9 @@
  * thumbprint`). Their private halves are public knowledge, so a production
  * policy naming one of them is refused (VOUCH_E_POLICY_DEV_KEY). Whoever
  * commits another private key under tests/data/ adds its thumbprint here.
+ * The list also holds the published example keys that tests elsewhere use
+ * with their private halves (RFC 7515, RFC 7517, RFC 8037, and the fixed
+ * key of tests/fuzz/fuzz_cosign_request.c): a test key is a test key.
  */
 static const char *const dev_thumbprints[] = {
     "cjdlw73zYsk-RC2cEo3vuxburGEfZgu-oGCpco-vbIo", /* p256-1.pem */
@@ -32,6 +35,10 @@ static const char *const dev_thumbprints[] = {
     "of3w2hcfH1UqE-DgalellWvMIMc-dQg_rizQ2Ryas8M", /* ed25519-2.pem */
     "pI7Lw_vQmJiGVb_FafmtDbTxyFTXBJkKrMZAVQgjpGI", /* ed25519-3.pem */
     "CAGdpChLKsGg2Kd4Bs4shq-xOu_xatPIkpR896NWMSs", /* ed25519-4.pem */
+    "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U", /* RFC 7515 A.3 (ES256) */
+    "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s", /* RFC 7517 A.2 (P-256) */
+    "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", /* RFC 8037 A.1 (Ed25519), A.3 */
+    "s1ANx3p5Ny3FCaEEmXdW5IM2rkzVWnfnuu6jTITn2M4", /* fuzz_cosign_request.c */
 };
 
 static const char *const role_names[VOUCH_ROLE__COUNT] = {"root", "release", "cosign", "issuer",

@@ -372,6 +372,8 @@ static void test_parse_dev_keys(void **state)
     assert_ok(vouch_key_thumbprint(F.release, tp, &e), e);
     assert_false(vouch_policy_is_dev_thumbprint(tp));
     assert_false(vouch_policy_is_dev_thumbprint(NULL));
+    /* RFC 8037 A.3 gives this thumbprint of the RFC's Ed25519 example key */
+    assert_true(vouch_policy_is_dev_thumbprint("kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"));
 }
 
 /* Every key under tests/data/keys is on the list, so no committed private
