@@ -40,9 +40,11 @@ void *vouch_malloc(size_t n)
 
 void *vouch_calloc(size_t count, size_t size)
 {
-    if (count == 0 || size == 0 || should_fail())
+    /* check count * size ourselves: sanitizer allocators abort on overflow
+     * where glibc would return NULL */
+    if (count == 0 || size == 0 || count > SIZE_MAX / size || should_fail())
         return NULL;
-    return calloc(count, size); /* calloc checks count * size for overflow */
+    return calloc(count, size);
 }
 
 void *vouch_realloc(void *p, size_t n)
