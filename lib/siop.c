@@ -519,6 +519,13 @@ static vouch_code siop_same_did(const char *did, const vouch_key *key, const cha
 
 /* ------------------------------------------------- production credential */
 
+vouch_code vouch_production_facts_check(const vouch_device_facts *facts, vouch_err *err)
+{
+    if (!facts)
+        return vouch_err_set(err, VOUCH_E_ARG, "vouch_production_facts_check: no facts");
+    return siop_facts_check(facts, VOUCH_E_ARG, err);
+}
+
 vouch_code vouch_production_issue(const vouch_key *issuer_key, const char *issuer_did,
                                   const char *kid, const vouch_device_facts *facts,
                                   int64_t now, int64_t lifetime, char **out, vouch_err *err)
@@ -803,6 +810,7 @@ out:
 vouch_code vouch_authz_dump(const vouch_authz *a, char **out, vouch_err *err)
 {
     json_t *doc = NULL, *pb = NULL, *hw = NULL;
+    char *text = NULL;
     vouch_code rc;
 
     vouch_json_init();
@@ -829,14 +837,20 @@ vouch_code vouch_authz_dump(const vouch_authz *a, char **out, vouch_err *err)
                     (json_int_t)a->access_ttl, "nonce_ttl", (json_int_t)a->nonce_ttl);
     if (!doc)
         goto nomem;
-    *out = json_dumps(doc, JSON_INDENT(2));
+    text = json_dumps(doc, JSON_INDENT(2));
+    if (!text)
+        goto nomem;
+    *out = vouch_malloc(strlen(text) + 2);
     if (!*out)
         goto nomem;
+    memcpy(*out, text, strlen(text));
+    memcpy(*out + strlen(text), "\n", 2);
     rc = VOUCH_OK;
     goto out;
 nomem:
     rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory writing authz");
 out:
+    vouch_free(text);
     json_decref(pb);
     json_decref(hw);
     json_decref(doc);

@@ -108,6 +108,10 @@ typedef struct vouch_device_facts {
  * ASCII bytes, production_date a calendar date YYYY-MM-DD, mac "" or
  * lower-case aa:bb:cc:dd:ee:ff. nbf = iat = now, exp = now + lifetime.
  */
+/* Checks facts as vouch_production_issue does (VOUCH_E_ARG naming the
+ * field), without issuing anything. */
+vouch_code vouch_production_facts_check(const vouch_device_facts *facts, vouch_err *err);
+
 vouch_code vouch_production_issue(const vouch_key *issuer_key, const char *issuer_did,
                                   const char *kid, const vouch_device_facts *facts,
                                   int64_t now, int64_t lifetime, char **out, vouch_err *err);
@@ -165,7 +169,8 @@ vouch_code vouch_authz_parse(const char *json, size_t len, vouch_authz *out, vou
 /* The defaults: credential mode, no constraints, refuse_clones 0,
  * access_ttl 900, nonce_ttl 120 (what `vouch server export` writes). */
 void vouch_authz_default(vouch_authz *out);
-/* The authz.json text of a (new vouch_malloc'd string, indented). */
+/* The authz.json text of a (new vouch_malloc'd string, indented, with a
+ * final newline). */
 vouch_code vouch_authz_dump(const vouch_authz *a, char **out, vouch_err *err);
 /*
  * The PE v2 presentation_definition for this policy (new reference): id
