@@ -330,7 +330,7 @@ typedef struct rfx_snap {
 
 static inline void rfx_snap_take(const char *dir, rfx_snap *s)
 {
-    char path[4096];
+    char path[4200];
 
     memset(s, 0, sizeof(*s));
     snprintf(path, sizeof(path), "%s/state.json", dir);
