@@ -272,24 +272,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (!r) {
-        enum route rt = route_of(url);
-        /* everything but a POST route is answered at once, before any body
-         * is read */
-        if (rt == R_NONE)
-            return send_error(c, VOUCH_E_NOTFOUND, 404, "no such route", NULL);
-        if (route_is_post(rt) && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return send_error(c, VOUCH_E_USAGE, 405, "this route takes POST", "POST");
-        if (!route_is_post(rt) && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-            return send_error(c, VOUCH_E_USAGE, 405, "this route takes GET", "GET");
-        if (!route_is_post(rt))
-            return answer_get(s, c, rt, url);
+        /* first call (headers only): remember the route. Answers are queued
+         * on a later call: libmicrohttpd closes a connection whose response
+         * was queued before the request was complete, and keep-alive
+         * matters to devices (three requests per login). */
         r = vouch_calloc(1, sizeof(*r));
         if (!r)
             return MHD_NO;
-        r->rt = rt;
+        r->rt = route_of(url);
         vouch_buf_init(&r->body, VOUCH_FORM_MAX_BODY);
         *con_cls = r;
-        if (declared_too_large(c)) {
+        if (route_is_post(r->rt) && strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+            declared_too_large(c)) {
+            /* answered at once; the body is never read, the connection closes */
             r->too_large = 1;
             r->answered = 1;
             return send_error(c, VOUCH_E_LIMIT, 413, "request body larger than 64 KiB", NULL);
@@ -301,7 +296,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!r->too_large) {
+        if (!route_is_post(r->rt) || strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+            /* a body where none is read: drop it, bounded like any other */
+            r->too_large = 1;
+        } else if (!r->too_large) {
             vouch_code rc = vouch_buf_append(&r->body, upload_data, *upload_data_size);
             if (rc == VOUCH_E_LIMIT) {
                 r->too_large = 1;
@@ -320,6 +318,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     r->answered = 1;
+    if (r->rt == R_NONE)
+        return send_error(c, VOUCH_E_NOTFOUND, 404, "no such route", NULL);
+    if (route_is_post(r->rt) && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return send_error(c, VOUCH_E_USAGE, 405, "this route takes POST", "POST");
+    if (!route_is_post(r->rt) && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return send_error(c, VOUCH_E_USAGE, 405, "this route takes GET", "GET");
+    if (!route_is_post(r->rt))
+        return answer_get(s, c, r->rt, url);
     return answer_post(s, c, r);
 }
 

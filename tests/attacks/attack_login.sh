@@ -144,7 +144,7 @@ bundle() { # bundle DIR DID KEYREF VC SERVER
     "$5" "$2" "$3" >"$1/bundle.json"
 }
 
-db() { h db --db "$1/vouchd.db" ${2:+--state "$2"}; }
+db() { h db --db "$1/vouchd.db" ${2:+"--state=$2"}; }
 
 # expect NAME OUT STATUS ERRNAME [TOKENS-BEFORE DB-DIR STATE-USED]
 # checks status + error name; the raw body never holds a token on refusal;
