@@ -394,5 +394,12 @@ if [ -z "$why" ] && [ "$(sqlite3 C/cosign.db 'PRAGMA integrity_check' 2>/dev/nul
   ok "kill -9 during a burst: database consistent, every jti signed exactly once"
 else bad "kill -9 during a burst: $why"; fi
 
+# the services still running stop cleanly, with no sanitizer report (ASan builds)
+for p in "${SPIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${SPIDS[@]}"; do for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done; done
+if grep -l -e 'Sanitizer' -e 'runtime error' serve.*.err >/dev/null 2>&1; then
+  bad "sanitizer report from vouch-cosignd: $(grep -h -m1 -e Sanitizer -e 'runtime error' serve.*.err)"
+fi
+
 echo "cosign-attacks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -59,6 +59,13 @@ new_release() { # OUT SV [VERSION]
 
 head -c 65536 /dev/urandom > img.bin
 
+# the client's options live in the `release cosign` row of src/vouch/cmd_release.c
+if ! "$VOUCH" release cosign --help | grep -q -- '--cosigner-key'; then
+  echo "FAIL: \`vouch release cosign\` does not take --cosigner-key: its row in" \
+       "src/vouch/cmd_release.c lacks the options cmd_cosign.c reads (docs/cosign.md)" >&2
+  exit 1
+fi
+
 # --- help and usage
 expect 0 "$COSIGND" --help
 for c in init config serve allow revoke list audit did; do
