@@ -280,10 +280,14 @@ static vouch_code siop_times(const json_t *c, const char *what, int64_t now, int
         (rc = siop_time_claim(c, "iat", what, &iat, &has_iat, err)) != VOUCH_OK ||
         (rc = siop_time_claim(c, "nbf", what, &nbf, &has_nbf, err)) != VOUCH_OK)
         return rc;
+    /* need_iat 1: exp and iat are both required (request object,
+     * id_token); 0: at least one of them (a VP without exp lives
+     * VOUCH_LOGIN_MAX_LIFETIME from its iat) */
+    if ((!has_exp && (need_iat || !has_iat)) || (!has_iat && need_iat))
+        return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "%s: \"%s\" is missing", what,
+                             has_exp ? "iat" : "exp");
     if (!has_exp)
-        return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "%s: \"exp\" is missing", what);
-    if (!has_iat && need_iat)
-        return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "%s: \"iat\" is missing", what);
+        exp = iat + VOUCH_LOGIN_MAX_LIFETIME;
     if (has_iat && exp <= iat)
         return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "%s: \"exp\" is not after \"iat\"",
                              what);

@@ -73,7 +73,9 @@ extern "C" {
 
 /*
  * Time rules for every login token (request object, id_token, vp_token):
- * exp is required; the token is expired once now >= exp + VOUCH_LOGIN_SKEW;
+ * exp is required (a vp_token may carry iat alone: it then expires
+ * VOUCH_LOGIN_MAX_LIFETIME after iat, as wallets often send no exp);
+ * the token is expired once now >= exp + VOUCH_LOGIN_SKEW;
  * iat (required in the request object and id_token) and nbf may be at most
  * VOUCH_LOGIN_SKEW ahead of now; exp - iat may not exceed
  * VOUCH_LOGIN_MAX_LIFETIME. Each failure is VOUCH_E_LOGIN_EXPIRED; a time

@@ -1068,6 +1068,18 @@ static void test_response_vp_token(void **state)
     json_object_set_new(c, "sub", json_string(F.did));
     json_object_set_new(json_object_get(c, "vp"), "holder", json_string(F.did));
     EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    /* no exp (wallets): iat bounds it; neither exp nor iat: refused */
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_set_new(c, "iat", json_integer(NOW - VOUCH_LOGIN_MAX_LIFETIME - VOUCH_LOGIN_SKEW));
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_EXPIRED);
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_del(c, "iat");
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_REQUEST);
     /* holder differs from the login subject: the stranger's valid VP */
     EXPECT_RESP(with_vpt(sign_claims(F.other, "JWT", vm_other, vpt_claims(F.did_other,
                                                                         cred_other))),
