@@ -235,6 +235,18 @@ vouch_code vouch_release_check_name(const char *name, size_t len, vouch_err *err
 
 /* ------------------------------------------------------------ the payload */
 
+/* "did:<method>:<id>" with a method of [a-z0-9]+, as vouch_vc_build wants
+ * it: what we accept, we can also re-issue. */
+static int ok_did(const char *s, size_t n)
+{
+    size_t i = 4;
+
+    if (n <= 4 || strncmp(s, "did:", 4) != 0 || !plain_text_ok(s, n, VOUCH_DID_MAX_LEN))
+        return 0;
+    while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || is_digit(s[i])))
+        i++;
+    return i > 4 && i + 1 < n && s[i] == ':';
+}
 /* Every rule of the header, on a filled vouch_release (before signing). */
 static vouch_code release_check_fields(const vouch_release *rel, vouch_err *err)
 {
@@ -269,8 +281,7 @@ static vouch_code release_check_fields(const vouch_release *rel, vouch_err *err)
     if ((rel->format == VOUCH_FORMAT_SWU) != (rel->has_swdesc != 0))
         return vouch_err_set(err, VOUCH_E_RELEASE_FORMAT,
                              "swDescriptionSha256 is required for swu and refused otherwise");
-    if (strncmp(rel->iss, "did:", 4) != 0 ||
-        !plain_text_ok(rel->iss, strnlen(rel->iss, sizeof(rel->iss)), sizeof(rel->iss)))
+    if (!ok_did(rel->iss, strnlen(rel->iss, sizeof(rel->iss))))
         return vouch_err_set(err, VOUCH_E_RELEASE_FORMAT, "issuer is not a DID");
     if (rel->jti[0] && !plain_text_ok(rel->jti, strnlen(rel->jti, sizeof(rel->jti)),
                                       sizeof(rel->jti)))
@@ -399,10 +410,6 @@ static vouch_code release_get_uint(const json_t *obj, const char *key, int64_t l
 
 static int ok_url(const char *s, size_t n) { return url_ok(s, n); }
 static int ok_semver(const char *s, size_t n) { return semver_ok(s, n); }
-static int ok_did(const char *s, size_t n)
-{
-    return n > 4 && strncmp(s, "did:", 4) == 0 && plain_text_ok(s, n, VOUCH_DID_MAX_LEN);
-}
 static int ok_jti(const char *s, size_t n) { return plain_text_ok(s, n, 128); }
 static int ok_any(const char *s, size_t n) { return s && n; }
 

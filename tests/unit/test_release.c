@@ -149,6 +149,8 @@ static void test_field_rules(void **state)
     BAD(r.format = VOUCH_FORMAT_SWU);            /* swu without swDescriptionSha256 */
     BAD(r.has_swdesc = 1);                       /* raw with it */
     BAD(snprintf(r.iss, sizeof(r.iss), "https://example.com"));
+    BAD(snprintf(r.iss, sizeof(r.iss), "did:we(b:example.com"));
+    BAD(snprintf(r.iss, sizeof(r.iss), "did:web:"));
     BAD(r.exp = r.nbf);
     BAD(r.nbf = -1);
     BAD(snprintf(r.jti, sizeof(r.jti), "a b"));
@@ -226,6 +228,7 @@ static void test_parse_refusals(void **state)
             {"\"https://vouch.dev/ns/firmware/v1\"", "\"https://example.com/x\""},
             {"\"sub\":\"https://", "\"sub\":\"http://"},
             {"{\"iss\"", "[{\"iss\""},
+            {"did:web:example.com", "did:weap(mbe:le.com"}, /* found by fuzz_release */
         };
         for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
             q = rfx_replace(p, subs[i].from, subs[i].to);
