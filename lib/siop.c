@@ -937,12 +937,13 @@ vouch_code vouch_authz_definition(const vouch_authz *a, json_t **out, vouch_err 
         if (!f || json_array_append_new(fields, f) != 0)
             goto nomem;
     }
-    def = json_pack("{s:s,s:s,s:s,s:{s:{s:[ss]},s:{s:[ss]}},s:[{s:s,s:s,s:s,s:{s:{s:[ss]}},"
-                    "s:{s:O}}]}",
+    /* no definition-level "format": the VP algs are in client_metadata's
+     * vp_formats, and PE engines (@sphereon/pex 4) refuse a definition
+     * whose top-level format names EdDSA, which they do not list */
+    def = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:{s:{s:[ss]}},s:{s:O}}]}",
                     "id", VOUCH_PRODUCTION_DEFINITION_ID, "name", "Production credential",
-                    "purpose", "Prove the device was produced by the vendor", "format",
-                    "jwt_vp", "alg", siop_algs[0], siop_algs[1], "jwt_vc", "alg", siop_algs[0],
-                    siop_algs[1], "input_descriptors", "id", VOUCH_PRODUCTION_DESCRIPTOR_ID,
+                    "purpose", "Prove the device was produced by the vendor",
+                    "input_descriptors", "id", VOUCH_PRODUCTION_DESCRIPTOR_ID,
                     "name", VOUCH_PRODUCTION_TYPE, "purpose",
                     "A ProductionCredential issued to this device at end of line", "format",
                     "jwt_vc", "alg", siop_algs[0], siop_algs[1], "constraints", "fields",

@@ -8,8 +8,12 @@
 #     verifyJWT the id_token that libvouch makes for a login (did:key
 #     resolved by key-did-resolver), and both refuse tampering and
 #     another nonce or audience;
+#   - @sphereon/pex, a Presentation Exchange v2 engine, validates our
+#     presentation_definition (with every constraint set) and evaluates the
+#     credential against it, both ways;
 #   - vouch's verifier accepts an id_token made by did-jwt and a VP made by
-#     did-jwt-vc, with the "$.vp.verifiableCredential[0]" submission path.
+#     did-jwt-vc, with the "$.vp.verifiableCredential[0]" submission path or
+#     the submission @sphereon/pex makes.
 # The device side is tests/interop/identity/make_login.c, compiled here
 # against the build's libvouch.a. Nothing is skipped: a missing runtime or
 # package is a failure (scripts/setup installs them).
@@ -50,18 +54,23 @@ ok "make_login built against libvouch.a"
   "$VOUCH" server export --dir "$T/P" --out "$T/S" >/dev/null ||
   { bad "vouch init / server export"; finish; }
 
+# an authz.json with every constraint, which the devices below satisfy
+today=$(date -u +%Y-%m-%d)
+printf '{"mode":"credential","hardware":["board-a","board-b"],"production_date_from":"2025-01-01","production_date_to":"%s","produced_by":["did:web:example.com#line-3"]}\n' \
+  "$(date -u -d '+1 year' +%Y-%m-%d)" >"$T/authz.json"
 devices=()
 for spec in p256:dev-p256:SN-I1 ed25519:dev-ed25519:SN-I2; do
   IFS=: read -r type name serial <<<"$spec"
   did=$("$VOUCH" key generate --type "$type" --out "$T/$name.pem")
   if ! "$VOUCH" provision --dir "$T/P" --device "$T/$name.pem" --serial "$serial" \
-    --hardware board-a --server "$SERVER" --out "$T/$name" >/dev/null; then
+    --hardware board-a --production-date "$today" --produced-by 'did:web:example.com#line-3' \
+    --server "$SERVER" --out "$T/$name" >/dev/null; then
     bad "vouch provision $name"
     continue
   fi
   nonce=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
   if ! "$T/make_login" respond "$T/$name/policy.jws" "$T/S/server.pem" "$T/$name.pem" \
-    "$T/$name/credential.jwt" "$nonce" >"$T/$name.login" 2>"$T/err"; then
+    "$T/$name/credential.jwt" "$nonce" "$T/authz.json" >"$T/$name.login" 2>"$T/err"; then
     bad "libvouch login for $name: $(cat "$T/err")"
     continue
   fi
@@ -108,5 +117,5 @@ if (cd "$HERE" && node identity_interop.mjs make "$T/cases.json" "$T/theirs") >"
 else
   bad "did-jwt(-vc) could not make tokens: $(cat "$T/make.out")"
 fi
-echo "packages: $(cd "$HERE" && node -e 'const l=require("./package-lock.json").packages;for(const n of ["did-jwt-vc","did-jwt","did-resolver","key-did-resolver"])process.stdout.write(n+"@"+l["node_modules/"+n].version+" ")')node $(node --version)"
+echo "packages: $(cd "$HERE" && node -e 'const l=require("./package-lock.json").packages;for(const n of ["did-jwt-vc","did-jwt","did-resolver","key-did-resolver","@sphereon/pex"])process.stdout.write(n+"@"+l["node_modules/"+n].version+" ")')node $(node --version)"
 finish

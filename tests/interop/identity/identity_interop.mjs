@@ -8,17 +8,22 @@
 //     verifyJWT accepts its id_token (audience = client_id), all with
 //     key-did-resolver for the did:key; and each refuses tampering, another
 //     challenge, another audience and an issuer document without our key.
+//     @sphereon/pex (a PE v2 engine wallets use) validates our
+//     presentation_definition, finds that the credential satisfies it, and
+//     that a credential outside the constraints does not.
 //   node identity_interop.mjs make CASES.json OUTDIR
 //     did-jwt / did-jwt-vc make each device's id_token and vp_token (with the
-//     "$.vp.verifiableCredential[0]" submission path) from its private key,
-//     for vouch's verifier (make_login verify).
+//     "$.vp.verifiableCredential[0]" submission path, or the submission
+//     @sphereon/pex makes) from its private key, for vouch's verifier
+//     (make_login verify).
 // Each check prints "ok   ..." or "FAIL ..."; the exit code is the failures.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { Resolver } from 'did-resolver';
 import { getResolver as keyResolver } from 'key-did-resolver';
 import { verifyCredential, verifyPresentation, createVerifiablePresentationJwt } from 'did-jwt-vc';
-import { verifyJWT, createJWT, ES256Signer, EdDSASigner } from 'did-jwt';
+import { verifyJWT, createJWT, ES256Signer, EdDSASigner, decodeJWT } from 'did-jwt';
+import { PEX, Status } from '@sphereon/pex';
 
 const [mode, casesFile, outDir] = process.argv.slice(2);
 const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
@@ -105,6 +110,32 @@ if (mode === 'check') {
     });
     await expectReject(`${dev.name}: verifyJWT refuses the id_token for another audience`,
       () => verifyJWT(L.id_token, { resolver, audience: 'did:web:other.example' }));
+    const pd = decodeJWT(L.request).payload.presentation_definition;
+    const pex = new PEX();
+    await expectOk(`${dev.name}: @sphereon/pex validates our presentation_definition`, async () => {
+      const bad = [].concat(PEX.validateDefinition(pd)).filter((r) => r.status === 'error');
+      assert(bad.length === 0, JSON.stringify(bad));
+      const f = pd.input_descriptors[0].constraints.fields;
+      assert(f.length === 4, `the constrained definition has 4 fields, not ${f.length}`);
+    });
+    await expectOk(`${dev.name}: @sphereon/pex finds the credential satisfies it (type, hardware, date, producedBy)`, async () => {
+      const r = pex.evaluateCredentials(pd, [dev.credential]);
+      assert(r.areRequiredCredentialsPresent === Status.INFO, JSON.stringify(r.errors));
+      const s = pex.selectFrom(pd, [dev.credential]);
+      assert(s.areRequiredCredentialsPresent === Status.INFO && s.verifiableCredential.length === 1, 'selectFrom');
+    });
+    for (const [what, edit] of [
+      ['hardware', (d) => { d.input_descriptors[0].constraints.fields[1].filter.enum = ['board-z']; }],
+      ['productionDate', (d) => { d.input_descriptors[0].constraints.fields[2].filter.formatMinimum = '2999-01-01'; }],
+      ['producedBy', (d) => { d.input_descriptors[0].constraints.fields[3].filter.enum = ['did:web:other.example']; }],
+    ]) {
+      await expectOk(`${dev.name}: @sphereon/pex finds a credential outside the ${what} constraint does not`, async () => {
+        const d = JSON.parse(JSON.stringify(pd));
+        edit(d);
+        const r = pex.evaluateCredentials(d, [dev.credential]);
+        assert(r.areRequiredCredentialsPresent === Status.ERROR, `status ${r.areRequiredCredentialsPresent}`);
+      });
+    }
     const sub = JSON.parse(L.presentation_submission);
     await expectOk(`${dev.name}: presentation_submission is PE v2 (jwt_vp at $, jwt_vc nested)`, async () => {
       const m = sub.descriptor_map[0];
@@ -127,11 +158,19 @@ if (mode === 'check') {
             verifiableCredential: [dev.credential] },
       nonce: L.nonce, aud: L.client_id, iat: now, exp: now + 300,
     }, { did: dev.did, signer, alg }, { header: { alg, kid: dev.vm } });
-    const subm = {
+    let subm = {
       id: 'interop-submission', definition_id: 'vouch-production-credential',
       descriptor_map: [{ id: 'production_credential', format: 'jwt_vp', path: '$',
         path_nested: { id: 'production_credential', format: 'jwt_vc', path: '$.vp.verifiableCredential[0]' } }],
     };
+    if (dev.name.includes('p256')) {
+      // the submission a PE engine makes for our definition
+      const pd = decodeJWT(L.request).payload.presentation_definition;
+      const pex = new PEX();
+      const sel = pex.selectFrom(pd, [dev.credential]); // a wallet selects, then submits
+      subm = pex.presentationSubmissionFrom(pd, sel.verifiableCredential);
+      console.log(`ok   ${dev.name}: @sphereon/pex made the submission ${JSON.stringify(subm.descriptor_map)}`);
+    }
     writeFileSync(`${outDir}/${dev.name}.id_token`, idt);
     writeFileSync(`${outDir}/${dev.name}.vp_token`, vp);
     writeFileSync(`${outDir}/${dev.name}.submission`, JSON.stringify(subm));

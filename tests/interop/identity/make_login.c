@@ -2,8 +2,9 @@
  * make_login.c - the device and the server of one login, for
  * tests/interop/identity.sh (compiled by it against libvouch.a):
  *
- *   make_login respond POLICY SERVER-KEY DEVICE-KEY CREDENTIAL NONCE
- *       the server's request object (signed by SERVER-KEY), verified as the
+ *   make_login respond POLICY SERVER-KEY DEVICE-KEY CREDENTIAL NONCE [AUTHZ]
+ *       the server's request object (signed by SERVER-KEY, its definition
+ *       from the authz.json AUTHZ, else the default), verified as the
  *       device would, and the device's response made with DEVICE-KEY;
  *       prints {"client_id","nonce","request","id_token","vp_token",
  *       "presentation_submission"} as JSON.
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
 
     vouch_json_init();
     vouch_err_clear(&e);
-    if (argc != 7 || (strcmp(argv[1], "respond") && strcmp(argv[1], "verify"))) {
+    if (argc < 7 || argc > 8 || (strcmp(argv[1], "respond") && strcmp(argv[1], "verify"))) {
         fprintf(stderr, "usage: see the top of make_login.c\n");
         return 2;
     }
@@ -71,6 +72,12 @@ int main(int argc, char **argv)
         char *ro = NULL, *cred = slurp(argv[5]), *s;
 
         vouch_authz_default(&a);
+        if (argc == 8) {
+            char *az = slurp(argv[7]);
+            if (vouch_authz_parse(az, strlen(az), &a, &e) != VOUCH_OK)
+                die("authz", &e);
+            vouch_free(az);
+        }
         if (vouch_key_load(argv[3], &sk, &e) != VOUCH_OK || vouch_key_load(argv[4], &dk, &e) ||
             vouch_authz_definition(&a, &def, &e) != VOUCH_OK ||
             vouch_siop_request_build(sk, "server-1", &lp, def, &ro, &e) != VOUCH_OK ||
