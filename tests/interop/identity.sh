@@ -40,8 +40,15 @@ if ! command -v node >/dev/null || [ ! -d "$HERE/node_modules/did-jwt-vc" ]; the
   bad "node or $HERE/node_modules missing: run scripts/setup (npm ci --prefix tests/interop/identity)"
   finish
 fi
-if ! cc -std=c11 -D_GNU_SOURCE -I"$SRC/include" "$HERE/make_login.c" "$BUILD/libvouch.a" \
-  $(pkg-config --cflags --libs jansson libcrypto) -ldl -lpthread -o "$T/make_login" 2>"$T/cc.err"; then
+# the build's own compiler, and its sanitizers when the library has them
+CC=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+SAN=()
+if grep -q '^VOUCH_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+  SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+fi
+if ! "${CC:-cc}" -std=c11 -D_GNU_SOURCE "${SAN[@]}" -I"$SRC/include" "$HERE/make_login.c" \
+  "$BUILD/libvouch.a" $(pkg-config --cflags --libs jansson libcrypto) -ldl -lpthread \
+  -o "$T/make_login" 2>"$T/cc.err"; then
   bad "cannot build make_login against $BUILD/libvouch.a: $(head -c 400 "$T/cc.err")"
   finish
 fi
