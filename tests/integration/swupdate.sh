@@ -124,18 +124,41 @@ EOF
 chmod +x "$W/hook.sh"
 export HOOK_DIR="$W" HOOK_TARGET="$W/target.img" HOOK_VERIFY="$VERIFY"
 
+# 1 if swupdate's -i client saw an "end" before the installer started: a
+# race in swupdate 2022.12 (the client's status poll reads the idle daemon,
+# reports the end, and its cleanup deletes sw-description.sig under the
+# installer, which then fails with "cannot be opened"). Not a verdict.
+early_end() {
+    local end start
+    end=$(grep -n "\[endupdate\]" "$1" | head -1 | cut -d: -f1)
+    start=$(grep -n "Software Update started" "$1" | head -1 | cut -d: -f1)
+    [ -n "$end" ] && { [ -z "$start" ] || [ "$end" -lt "$start" ]; }
+}
+
+# swupdate_run CRED HW EXTRA SWU: one install attempt (retried on the race
+# above); a TMPDIR of its own per run, since SWUpdate puts its IPC sockets
+# there and a new client must never talk to a previous run's daemon.
+swupdate_run() {
+    local cred=$1 hw=$2 extra=$3 swu=$4 try rc=1
+    for try in 1 2 3 4 5; do
+        cp "$W/old.img" "$W/target.img"
+        rm -f "$W/hook.rc" "$W/hook.target" "$W/hook.err"
+        HOOK_CRED=$cred HOOK_HW=$hw HOOK_EXTRA=$extra TMPDIR=$(mktemp -d "$W/swtmp/run.XXXXXX") \
+            timeout 120 "$SWUPDATE" -v -H board-a:1.0 -k "$W/swu-cert.pem" -P "$W/hook.sh" \
+            -i "$swu" > "$W/swupdate.log" 2>&1
+        rc=$?
+        early_end "$W/swupdate.log" || break
+        echo "     (swupdate client/daemon start-up race, attempt $try; retrying)"
+    done
+    return $rc
+}
+
 # install CASE SWU CRED HW WANT-RC [EXTRA-HOOK-ARGS]: runs swupdate and
 # checks the hook's code and the target; the target starts as "old.img".
 install() {
     local name=$1 swu=$2 cred=$3 hw=$4 want=$5 extra=${6:-} rc got before
-    cp "$W/old.img" "$W/target.img"
-    before=$(sha256sum "$W/target.img" | cut -d' ' -f1)
-    rm -f "$W/hook.rc" "$W/hook.target" "$W/hook.err"
-    # a TMPDIR of its own per run: SWUpdate puts its IPC sockets there, and a
-    # new client must never talk to a previous run's exiting daemon thread
-    HOOK_CRED=$cred HOOK_HW=$hw HOOK_EXTRA=$extra TMPDIR=$(mktemp -d "$W/swtmp/run.XXXXXX") \
-        timeout 120 "$SWUPDATE" -v -H board-a:1.0 -k "$W/swu-cert.pem" -P "$W/hook.sh" \
-        -i "$swu" > "$W/swupdate.log" 2>&1
+    before=$(sha256sum "$W/old.img" | cut -d' ' -f1)
+    swupdate_run "$cred" "$hw" "$extra" "$swu"
     rc=$?
     got=$(cat "$W/hook.rc" 2> /dev/null || echo none)
     if [ "$got" != "$want" ]; then
@@ -251,13 +274,10 @@ cp "$W/other-key.pem" "$W/swu-key.pem"
 make_swu "$W/foreign.swu" "$W/payload.img" true || exit 1
 cp "$W/swu-cert.keep" "$W/swu-cert.pem"
 cp "$W/swu-key.keep" "$W/swu-key.pem"
-cp "$W/old.img" "$W/target.img"
-rm -f "$W/hook.rc"
-HOOK_CRED="$W/good.rel" HOOK_HW=board-a HOOK_EXTRA= TMPDIR=$(mktemp -d "$W/swtmp/run.XXXXXX") \
-    timeout 120 "$SWUPDATE" -H board-a:1.0 \
-    -k "$W/swu-cert.pem" -P "$W/hook.sh" -i "$W/foreign.swu" > "$W/swupdate.log" 2>&1
+swupdate_run "$W/good.rel" board-a "" "$W/foreign.swu"
 rc=$?
-if [ $rc -ne 0 ] && [ ! -e "$W/hook.rc" ] && cmp -s "$W/target.img" "$W/old.img"; then
+if [ $rc -ne 0 ] && [ ! -e "$W/hook.rc" ] && grep -q "Not installing" "$W/swupdate.log" &&
+    cmp -s "$W/target.img" "$W/old.img"; then
     ok "CMS signature by an untrusted certificate: SWUpdate refuses before the hook"
 else
     bad "untrusted CMS signature: swupdate exited $rc, hook ran: $([ -e "$W/hook.rc" ] && echo yes || echo no)"
