@@ -29,7 +29,6 @@
  * CMakeLists.txt), so its functions are looked up at run time, in the
  * process first (once it is linked) and else in libsqlite3.so.0.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -55,62 +54,6 @@
 #define PROV_CSV_HEADER "device,serial,hardware,mac,production_date"
 
 /* ------------------------------------------------------------- sqlite */
-
-typedef struct prov_sql {
-    int (*open_v2)(const char *, sqlite3 **, int, const char *);
-    int (*close)(sqlite3 *);
-    int (*exec)(sqlite3 *, const char *, int (*)(void *, int, char **, char **), void *,
-                char **);
-    int (*prepare_v2)(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
-    int (*bind_text)(sqlite3_stmt *, int, const char *, int, void (*)(void *));
-    int (*bind_int64)(sqlite3_stmt *, int, sqlite3_int64);
-    int (*step)(sqlite3_stmt *);
-    int (*reset)(sqlite3_stmt *);
-    int (*finalize)(sqlite3_stmt *);
-    const char *(*errmsg)(sqlite3 *);
-    int (*busy_timeout)(sqlite3 *, int);
-    void (*free)(void *);
-} prov_sql;
-
-static prov_sql sq;
-
-static void *prov_sym(void *lib, const char *name)
-{
-    void *p = dlsym(RTLD_DEFAULT, name);
-    return p ? p : (lib ? dlsym(lib, name) : NULL);
-}
-
-static vouch_code prov_sql_load(vouch_err *err)
-{
-    static void *lib;
-    void *syms[12];
-    static const char *const names[12] = {
-        "sqlite3_open_v2",    "sqlite3_close",     "sqlite3_exec",  "sqlite3_prepare_v2",
-        "sqlite3_bind_text",  "sqlite3_bind_int64", "sqlite3_step", "sqlite3_reset",
-        "sqlite3_finalize",   "sqlite3_errmsg",    "sqlite3_busy_timeout", "sqlite3_free"};
-
-    if (sq.open_v2)
-        return VOUCH_OK;
-    if (!dlsym(RTLD_DEFAULT, names[0]) && !lib)
-        lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
-    for (size_t i = 0; i < 12; i++)
-        if (!(syms[i] = prov_sym(lib, names[i])))
-            return vouch_err_set(err, VOUCH_E_DB, "SQLite is not available (%s)", names[i]);
-    /* POSIX: function pointers round-trip through void * (dlsym) */
-    memcpy(&sq.open_v2, &syms[0], sizeof(void *));
-    memcpy(&sq.close, &syms[1], sizeof(void *));
-    memcpy(&sq.exec, &syms[2], sizeof(void *));
-    memcpy(&sq.prepare_v2, &syms[3], sizeof(void *));
-    memcpy(&sq.bind_text, &syms[4], sizeof(void *));
-    memcpy(&sq.bind_int64, &syms[5], sizeof(void *));
-    memcpy(&sq.step, &syms[6], sizeof(void *));
-    memcpy(&sq.reset, &syms[7], sizeof(void *));
-    memcpy(&sq.finalize, &syms[8], sizeof(void *));
-    memcpy(&sq.errmsg, &syms[9], sizeof(void *));
-    memcpy(&sq.busy_timeout, &syms[10], sizeof(void *));
-    memcpy(&sq.free, &syms[11], sizeof(void *));
-    return VOUCH_OK;
-}
 
 /* ------------------------------------------------------------- context */
 
@@ -147,12 +90,12 @@ typedef struct prov_dev {
 static vouch_code prov_sql_fail(prov_ctx *c, const char *what, vouch_err *err)
 {
     return vouch_err_set(err, VOUCH_E_DB, "provisioning database: %s: %.160s", what,
-                         c->db ? sq.errmsg(c->db) : "not open");
+                         c->db ? sqlite3_errmsg(c->db) : "not open");
 }
 
 static vouch_code prov_exec(prov_ctx *c, const char *sql, vouch_err *err)
 {
-    if (sq.exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return prov_sql_fail(c, sql, err);
     return VOUCH_OK;
 }
@@ -162,13 +105,12 @@ static vouch_code prov_db_open(prov_ctx *c, vouch_err *err)
     char path[PROJ_PATH_MAX];
     vouch_code rc;
 
-    if ((rc = prov_sql_load(err)) != VOUCH_OK ||
-        (rc = proj_path(path, sizeof(path), c->pj.dir, "provisioning.db", err)) != VOUCH_OK)
+    if ((rc = proj_path(path, sizeof(path), c->pj.dir, "provisioning.db", err)) != VOUCH_OK)
         return rc;
-    if (sq.open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK)
         return prov_sql_fail(c, "open", err);
-    sq.busy_timeout(c->db, 10000);
+    sqlite3_busy_timeout(c->db, 10000);
     if ((rc = prov_exec(c, "PRAGMA journal_mode=WAL", err)) != VOUCH_OK ||
         (rc = prov_exec(c, "PRAGMA synchronous=FULL", err)) != VOUCH_OK ||
         (rc = prov_exec(c,
@@ -187,11 +129,11 @@ static vouch_code prov_db_open(prov_ctx *c, vouch_err *err)
                         " credential TEXT NOT NULL)",
                         err)) != VOUCH_OK)
         return rc;
-    if (sq.prepare_v2(c->db, "SELECT 1 FROM devices WHERE serial = ?1", -1, &c->q_serial,
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM devices WHERE serial = ?1", -1, &c->q_serial,
                       NULL) != SQLITE_OK ||
-        sq.prepare_v2(c->db, "SELECT 1 FROM devices WHERE thumbprint = ?1", -1, &c->q_thumb,
+        sqlite3_prepare_v2(c->db, "SELECT 1 FROM devices WHERE thumbprint = ?1", -1, &c->q_thumb,
                       NULL) != SQLITE_OK ||
-        sq.prepare_v2(c->db,
+        sqlite3_prepare_v2(c->db,
                       "INSERT INTO devices (serial, thumbprint, did, hardware, mac, "
                       "production_date, produced_by, jti, issuer_kid, issued_at, bundle, "
                       "credential) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -205,11 +147,11 @@ static int prov_exists(prov_ctx *c, sqlite3_stmt *st, const char *value)
 {
     int r;
 
-    sq.reset(st);
-    if (sq.bind_text(st, 1, value, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+    sqlite3_reset(st);
+    if (sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT) != SQLITE_OK)
         return -1;
-    r = sq.step(st);
-    sq.reset(st);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
     return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
@@ -243,16 +185,16 @@ static vouch_code prov_insert(prov_ctx *c, const prov_dev *d, vouch_err *err)
                           c->issuer_kid};
     int r;
 
-    sq.reset(c->ins);
+    sqlite3_reset(c->ins);
     for (int i = 0; i < 9; i++)
-        if (sq.bind_text(c->ins, i + 1, vals[i], -1, SQLITE_STATIC) != SQLITE_OK)
+        if (sqlite3_bind_text(c->ins, i + 1, vals[i], -1, SQLITE_STATIC) != SQLITE_OK)
             return prov_sql_fail(c, "bind", err);
-    if (sq.bind_int64(c->ins, 10, c->now) != SQLITE_OK ||
-        sq.bind_text(c->ins, 11, d->bundle, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sq.bind_text(c->ins, 12, d->cred, -1, SQLITE_STATIC) != SQLITE_OK)
+    if (sqlite3_bind_int64(c->ins, 10, c->now) != SQLITE_OK ||
+        sqlite3_bind_text(c->ins, 11, d->bundle, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(c->ins, 12, d->cred, -1, SQLITE_STATIC) != SQLITE_OK)
         return prov_sql_fail(c, "bind", err);
-    r = sq.step(c->ins);
-    sq.reset(c->ins);
+    r = sqlite3_step(c->ins);
+    sqlite3_reset(c->ins);
     if (r == SQLITE_CONSTRAINT)
         return vouch_err_set(err, VOUCH_E_PROVISION_DUPLICATE,
                              "serial %s or its key was provisioned meanwhile", d->f.serial);
@@ -595,11 +537,11 @@ static void prov_ctx_free(prov_ctx *c)
 {
     if (c->db) {
         if (c->in_tx)
-            sq.exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        sq.finalize(c->q_serial);
-        sq.finalize(c->q_thumb);
-        sq.finalize(c->ins);
-        sq.close(c->db);
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_finalize(c->q_serial);
+        sqlite3_finalize(c->q_thumb);
+        sqlite3_finalize(c->ins);
+        sqlite3_close(c->db);
     }
     if (c->logfd >= 0)
         close(c->logfd);
