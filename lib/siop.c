@@ -300,8 +300,11 @@ static vouch_code siop_times(const json_t *c, const char *what, int64_t now, int
     if (has_nbf && nbf > now + VOUCH_LOGIN_SKEW)
         return vouch_err_set(err, VOUCH_E_LOGIN_EXPIRED, "%s not valid before %lld", what,
                              (long long)nbf);
-    /* a long-lived token is a replayable one: cap its whole lifetime */
-    if ((has_iat ? exp - iat : exp - now) > VOUCH_LOGIN_MAX_LIFETIME)
+    /* a long-lived token is a replayable one: cap how long it stays valid
+     * from now. An old iat is tolerated (freshness comes from the single-use
+     * nonce), because wallets in the field send skewed ones: Sphereon's
+     * did-auth-siop 0.20 subtracts 60,000 s where it meant 60. */
+    if (exp - now > VOUCH_LOGIN_MAX_LIFETIME)
         return vouch_err_set(err, VOUCH_E_LOGIN_EXPIRED, "%s lives longer than %d s", what,
                              VOUCH_LOGIN_MAX_LIFETIME);
     if (exp_out)
@@ -1419,8 +1422,10 @@ out:
     return rc;
 }
 
-static const char *const idt_members[] = {"iss", "sub", "aud", "nonce", "iat", "exp",
-                                          "nbf", "jti", "auth_time", "sub_jwk", NULL};
+/* "state" is not an id_token claim in SIOPv2, but wallets echo it there;
+ * when present it must be this login's */
+static const char *const idt_members[] = {"iss", "sub", "aud", "nonce", "iat", "exp", "nbf",
+                                          "jti", "auth_time", "sub_jwk", "state", NULL};
 static const char *const vpt_members[] = {"iss", "sub", "aud", "nonce", "iat",
                                           "exp", "nbf", "jti", "vp",  NULL};
 static const char *const vp_members[] = {"@context", "type", "verifiableCredential", "holder",
@@ -1467,6 +1472,12 @@ static vouch_code siop_id_token(const vouch_login_params *lp, const char *tok, s
     }
     if (json_object_get(claims, "jti") && !json_is_string(json_object_get(claims, "jti"))) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "id_token: jti is not a string");
+        goto out;
+    }
+    if (json_object_get(claims, "state") &&
+        (!json_is_string(json_object_get(claims, "state")) || !lp->state ||
+         strcmp(json_string_value(json_object_get(claims, "state")), lp->state) != 0)) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_STATE, "id_token: state is not this login's");
         goto out;
     }
     if (json_object_get(claims, "auth_time") &&

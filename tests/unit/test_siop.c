@@ -925,6 +925,26 @@ static void test_response_id_token(void **state)
     /* a kid that is the bare DID */
     EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", F.did, idt_claims(F.did))), NULL, VOUCH_OK);
 
+    /* wallets echo state in the id_token: this login's is fine, another's
+     * or one of another type is not */
+    c = idt_claims(F.did);
+    json_object_set_new(c, "state", json_string(STATE));
+    EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    c = idt_claims(F.did);
+    json_object_set_new(c, "state", json_string("state-43"));
+    EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_STATE);
+    c = idt_claims(F.did);
+    json_object_set_new(c, "state", json_integer(42));
+    EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_STATE);
+    /* an iat far in the past (a skewed wallet clock) is tolerated: the nonce
+     * gives freshness; but exp may not reach beyond now + the cap */
+    c = idt_claims(F.did);
+    json_object_set_new(c, "iat", json_integer((json_int_t)(NOW - 60000)));
+    EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    c = idt_claims(F.did);
+    json_object_set_new(c, "exp", json_integer((json_int_t)(NOW + VOUCH_LOGIN_MAX_LIFETIME + 1)));
+    EXPECT_RESP(with_idt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_EXPIRED);
+
     /* nonce mismatched, missing, of another type */
     c = idt_claims(F.did);
     json_object_set_new(c, "nonce", json_string("n0nce-0123456789abcdefghijkX"));
