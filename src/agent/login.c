@@ -18,7 +18,10 @@
  *   5. the token answer -> STATE/token.json (0600, atomic)
  */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 
@@ -176,6 +179,11 @@ vouch_code agent_token_save(const char *dir, const agent_token *t, vouch_err *er
 
     if ((rc = path_in(dir, AGENT_TOKEN_FILE, path, sizeof(path), err)) != VOUCH_OK)
         goto out;
+    /* the state directory holds a secret: made 0700 on first use */
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        rc = vouch_err_set(err, VOUCH_E_IO, "cannot create %s: %s", dir, strerror(errno));
+        goto out;
+    }
     o = json_pack("{s:s,s:I,s:s}", "access_token", t->access_token, "expires",
                   (json_int_t)t->expires, "server", t->server);
     if (!o) {
@@ -230,6 +238,14 @@ vouch_code agent_login(agent_net *n, const agent_bundle *b, const vouch_key *key
     memset(out, 0, sizeof(*out));
     vouch_buf_init(&form, 3u * VOUCH_LOGIN_MAX_BYTES);
 
+    /* a login replaces the kept token; the old one is stale or refused, and
+     * must not be reused if this login fails (a revoked device stays out) */
+    if ((rc = path_in(state_dir, AGENT_TOKEN_FILE, url, sizeof(url), err)) != VOUCH_OK)
+        goto out;
+    if (unlink(url) != 0 && errno != ENOENT) {
+        rc = vouch_err_set(err, VOUCH_E_IO, "cannot remove %s: %s", url, strerror(errno));
+        goto out;
+    }
     if ((rc = vouch_did_key_encode(key, &did, err)) != VOUCH_OK)
         goto out;
     if (strcmp(did, b->did) != 0) {
