@@ -135,7 +135,7 @@ out:
 }
 
 const cli_cmd cli_jws_cmds[] = {
-    {"jws", "sign", "--key FILE|PKCS11-URI [--typ TYP] [--kid KID] [--payload FILE] [--general]",
+    {"jws", "sign", "--key FILE|PKCS11-URI [--typ TYP] [--kid KID] [--payload FILE] [--general | --add-to JWS-FILE]",
      "Sign a payload (stdin unless --payload) and print the JWS: compact by default, general "
      "JSON with --general, or one more signature on an existing general JWS with --add-to. "
      "The key decides the algorithm (P-256: ES256, Ed25519: EdDSA).",
@@ -147,7 +147,7 @@ const cli_cmd cli_jws_cmds[] = {
       {"general", NULL, "emit the general JSON serialization", 0},
       {"add-to", "JWS-FILE", "add a signature to this general/flattened JWS", 0}},
      jws_sign},
-    {"jws", "verify", "--key FILE|JWK-FILE|did:key:... [--typ TYP] [JWS-FILE]",
+    {"jws", "verify", "--key FILE|JWK-FILE|did:key:... [--key ...] [--typ TYP] [JWS-FILE]",
      "Verify a JWS (stdin unless a file is given) and print its payload. Exits 0 only when "
      "every --key made a valid signature.",
      0, 1,

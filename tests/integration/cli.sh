@@ -103,5 +103,12 @@ while read -r code name _; do
   grep -q "| $code | \`$name\`" "$SRC/docs/cli.md" && ok || bad "docs/cli.md lacks $code $name"
 done < codes.txt
 
+# ...and every command the program lists has its row there
+"$VOUCH" --help | awk '/^commands:/ {on=1; next} on && NF == 0 {exit} on {print $1, $2}' > cmds.txt
+while read -r g c; do
+  [ "$c" = "${c#-}" ] || c=""
+  grep -q "| \`vouch $g${c:+ $c}" "$SRC/docs/cli.md" && ok || bad "docs/cli.md lacks vouch $g $c (run scripts/gen-cli-doc)"
+done < cmds.txt
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
