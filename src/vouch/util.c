@@ -1,26 +1,8 @@
-/* util.c - helpers shared by the command groups (see cli.h). */
-#include <stdio.h>
+/* util.c - helpers only vouch's command groups use (see cli.h); the
+ * shared ones are in common/cli.c. */
 #include <string.h>
 
 #include "vouch/cli.h"
-
-vouch_code cli_print_json(json_t *obj, vouch_err *err)
-{
-    char *s = NULL;
-    size_t len = 0;
-    vouch_code rc;
-
-    if (!obj)
-        return vouch_err_set(err, VOUCH_E_NOMEM, "out of memory building JSON output");
-    rc = vouch_json_dump(obj, &s, &len, err);
-    if (rc == VOUCH_OK) {
-        fwrite(s, 1, len, stdout);
-        fputc('\n', stdout);
-    }
-    vouch_free(s);
-    json_decref(obj);
-    return rc;
-}
 
 vouch_code cli_read_text(const char *path, size_t max, char **out, size_t *len, vouch_err *err)
 {
