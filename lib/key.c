@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,7 @@
 #define P256_GROUP "prime256v1"
 
 struct vouch_key {
+    atomic_uint refs;       /* vouch_key_ref / vouch_key_free */
     vouch_key_type type;
     EVP_PKEY *pkey;         /* always the public key; the private half too if has_priv */
     int has_priv;           /* in memory */
@@ -127,13 +129,25 @@ static vouch_key *key_new(vouch_key_type type)
         vouch_free(k);
         return NULL;
     }
+    atomic_init(&k->refs, 1u);
     k->type = type;
     return k;
 }
 
+vouch_key *vouch_key_ref(const vouch_key *k)
+{
+    vouch_key *m = (vouch_key *)k;
+
+    if (m)
+        atomic_fetch_add_explicit(&m->refs, 1u, memory_order_relaxed);
+    return m;
+}
+
 void vouch_key_free(vouch_key *k)
 {
-    if (!k)
+    /* the last reference frees; acq_rel orders every user's reads of the
+     * key before the wipe */
+    if (!k || atomic_fetch_sub_explicit(&k->refs, 1u, memory_order_acq_rel) != 1u)
         return;
     for (int op = 0; op < 2; op++)
         for (int i = 0; i < KEY_CTX_SLOTS; i++) {
@@ -272,16 +286,180 @@ vouch_code vouch_key_generate(vouch_key_type type, vouch_key **out, vouch_err *e
     return key_from_pkey(pkey, 1, out, err);
 }
 
-/* EVP_PKEY from a raw public key (P-256: 33 or 65 bytes SEC1, Ed25519: 32),
- * the point checked. */
-static vouch_code pkey_from_raw(vouch_key_type type, const uint8_t *raw, size_t len,
-                                EVP_PKEY **out, vouch_err *err)
+/* ---- P-256 public keys from SEC1 points ----
+ *
+ * A fromdata import builds the curve's group anew for every key, and
+ * OpenSSL's decompression takes a square root whose Montgomery context it
+ * also builds anew; with reading x and y back (an inversion each) that was
+ * ~45 us per did:key, most of a login's non-signature work. Here a point
+ * is decompressed with the field's Montgomery context, made once, and the
+ * key is a copy of a template key (the generator) with the uncompressed
+ * point set on it: OpenSSL checks that point (x, y < p, on the curve) as it
+ * does on import, and the quick public check (not infinity) follows. */
+
+/* the generator G, uncompressed (SEC 2) */
+static const uint8_t p256_g[65] = {
+    0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+    0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39,
+    0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e,
+    0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e,
+    0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+static struct {
+    BIGNUM *p, *b, *e;   /* field prime, curve b, (p + 1) / 4 */
+    BN_MONT_CTX *mont;   /* Montgomery context of p (read-only once made) */
+    EVP_PKEY *tmpl;      /* the public key G; NULL if setup failed */
+} p256;
+
+static void p256_setup(void)
 {
     static char group[] = P256_GROUP;
-    vouch_code rc = VOUCH_OK;
-    EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-    EVP_PKEY *pkey = NULL;
+    BN_CTX *ctx = BN_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    EVP_PKEY *tmpl = NULL;
     OSSL_PARAM params[3];
+    int ok;
+
+    ok = ctx &&
+         BN_hex2bn(&p256.p, "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff") &&
+         BN_hex2bn(&p256.b, "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b") &&
+         (p256.e = BN_new()) != NULL && BN_add(p256.e, p256.p, BN_value_one()) &&
+         BN_rshift(p256.e, p256.e, 2) && (p256.mont = BN_MONT_CTX_new()) != NULL &&
+         BN_MONT_CTX_set(p256.mont, p256.p, ctx);
+    if (ok) {
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)p256_g,
+                                                      sizeof(p256_g));
+        params[2] = OSSL_PARAM_construct_end();
+        pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        ok = pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+             EVP_PKEY_fromdata(pc, &tmpl, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    }
+    if (ok) {
+        p256.tmpl = tmpl;
+    } else {
+        EVP_PKEY_free(tmpl);
+        BN_free(p256.p);
+        BN_free(p256.b);
+        BN_free(p256.e);
+        BN_MONT_CTX_free(p256.mont);
+        memset(&p256, 0, sizeof(p256));
+    }
+    ERR_clear_error();
+    EVP_PKEY_CTX_free(pc);
+    BN_CTX_free(ctx);
+}
+
+/* 04 || x || y from 02/03 || x: y^2 = x^3 - 3x + b, and as p = 3 (mod 4),
+ * a square a has the roots +-a^((p+1)/4); the parity bit picks one. x >= p,
+ * or no root, is not a point. Public data: no need for constant time. */
+static vouch_code p256_decompress(const uint8_t in[33], uint8_t out[65], vouch_err *err)
+{
+    BN_CTX *ctx = BN_CTX_new();
+    BIGNUM *x, *y, *r, *t;
+    vouch_code rc = VOUCH_OK;
+
+    if (!ctx) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    BN_CTX_start(ctx);
+    x = BN_CTX_get(ctx);
+    y = BN_CTX_get(ctx);
+    r = BN_CTX_get(ctx);
+    t = BN_CTX_get(ctx);
+    if (!t || !BN_bin2bn(in + 1, 32, x)) {
+        rc = crypto_fail(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (BN_cmp(x, p256.p) >= 0) {
+        rc = vouch_err_set(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
+        goto out;
+    }
+    if (!BN_mod_sqr(t, x, p256.p, ctx) || !BN_mod_mul(r, t, x, p256.p, ctx) ||
+        !BN_mod_lshift1(t, x, p256.p, ctx) || !BN_mod_add(t, t, x, p256.p, ctx) ||
+        !BN_mod_sub(r, r, t, p256.p, ctx) || !BN_mod_add(r, r, p256.b, p256.p, ctx) ||
+        !BN_mod_exp_mont(y, r, p256.e, p256.p, ctx, p256.mont) ||
+        !BN_mod_sqr(t, y, p256.p, ctx)) {
+        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+        goto out;
+    }
+    if (BN_cmp(t, r) != 0 || (BN_is_zero(y) && (in[0] & 1))) {
+        rc = vouch_err_set(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
+        goto out;
+    }
+    if ((BN_is_odd(y) ? 1 : 0) != (in[0] & 1) && !BN_sub(y, p256.p, y)) {
+        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+        goto out;
+    }
+    out[0] = 0x04;
+    memcpy(out + 1, in + 1, 32);
+    if (BN_bn2binpad(y, out + 33, 32) != 32)
+        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+out:
+    if (ctx)
+        BN_CTX_end(ctx);
+    BN_CTX_free(ctx);
+    return rc;
+}
+
+/* The P-256 EVP_PKEY of a SEC1 point (33 or 65 bytes), the point checked;
+ * pub receives it uncompressed. */
+static vouch_code p256_pkey(const uint8_t *raw, size_t len, uint8_t pub[65], EVP_PKEY **out,
+                            vouch_err *err)
+{
+    EVP_PKEY_CTX *chk = NULL;
+    EVP_PKEY *pkey = NULL;
+    vouch_code rc = VOUCH_OK;
+
+    pthread_once(&p256_once, p256_setup);
+    if (!p256.tmpl) {
+        rc = vouch_err_set(err, VOUCH_E_KEY_CRYPTO, "P-256 support could not be set up");
+        goto out;
+    }
+    if (len == 33)
+        rc = p256_decompress(raw, pub, err);
+    else
+        memcpy(pub, raw, 65);
+    if (rc != VOUCH_OK)
+        goto out;
+    pkey = EVP_PKEY_dup(p256.tmpl);
+    if (!pkey) {
+        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare EC import");
+        goto out;
+    }
+    if (EVP_PKEY_set_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, 65) != 1) {
+        rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
+        goto out;
+    }
+    /* setting the point already refuses points off the curve; this also
+     * refuses infinity and is cheap (no multiplication by n: the cofactor
+     * is 1) */
+    chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (!chk || EVP_PKEY_public_check_quick(chk) != 1) {
+        rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a valid point");
+        goto out;
+    }
+out:
+    EVP_PKEY_CTX_free(chk);
+    if (rc != VOUCH_OK) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    *out = pkey;
+    return rc;
+}
+
+/* EVP_PKEY from a raw public key (P-256: 33 or 65 bytes SEC1, Ed25519: 32),
+ * the point checked. For P-256, pub (may be NULL) receives the point
+ * uncompressed. */
+static vouch_code pkey_from_raw(vouch_key_type type, const uint8_t *raw, size_t len,
+                                EVP_PKEY **out, uint8_t pub[65], vouch_err *err)
+{
+    uint8_t point[65];
+    vouch_code rc = VOUCH_OK;
+    EVP_PKEY *pkey = NULL;
 
     *out = NULL;
     if (type == VOUCH_KEY_ED25519) {
@@ -309,32 +487,10 @@ static vouch_code pkey_from_raw(vouch_key_type type, const uint8_t *raw, size_t 
                            "P-256 public key is not a 33- or 65-byte SEC1 point");
         goto out;
     }
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)raw, len);
-    params[2] = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare EC import");
-        goto out;
-    }
-    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
-        goto out;
-    }
-    /* oct2point already refuses points off the curve; this also refuses
-     * infinity and is cheap (no multiplication by n: the cofactor is 1) */
-    chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (!chk || EVP_PKEY_public_check_quick(chk) != 1) {
-        rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a valid point");
-        goto out;
-    }
+    rc = p256_pkey(raw, len, point, &pkey, err);
+    if (rc == VOUCH_OK && pub)
+        memcpy(pub, point, sizeof(point));
 out:
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_CTX_free(chk);
-    if (rc != VOUCH_OK) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
     *out = pkey;
     return rc;
 }
@@ -343,6 +499,8 @@ vouch_code vouch_key_from_public_raw(vouch_key_type type, const uint8_t *raw, si
                                      vouch_key **out, vouch_err *err)
 {
     EVP_PKEY *pkey = NULL;
+    uint8_t pub[65];
+    vouch_key *k = NULL;
     vouch_code rc;
 
     if (!out || (!raw && len))
@@ -350,10 +508,26 @@ vouch_code vouch_key_from_public_raw(vouch_key_type type, const uint8_t *raw, si
     *out = NULL;
     if (!raw)
         return vouch_err_set(err, VOUCH_E_KEY_POINT, "empty public key");
-    rc = pkey_from_raw(type, raw, len, &pkey, err);
+    rc = pkey_from_raw(type, raw, len, &pkey, pub, err);
     if (rc != VOUCH_OK)
-        return rc;
-    return key_from_pkey(pkey, 0, out, err);
+        goto out;
+    if (type != VOUCH_KEY_P256) {
+        rc = key_from_pkey(pkey, 0, out, err);
+        goto out;
+    }
+    /* the point is known: no need to read x and y back from OpenSSL */
+    k = key_new(VOUCH_KEY_P256);
+    if (!k) {
+        EVP_PKEY_free(pkey);
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    k->pkey = pkey;
+    memcpy(k->pub, pub, sizeof(pub));
+    k->publen = sizeof(pub);
+    *out = k;
+out:
+    return rc;
 }
 
 vouch_code vouch_key_public_raw(const vouch_key *k, uint8_t *out, size_t cap, size_t *len,
@@ -977,7 +1151,7 @@ vouch_code vouch_key_from_jwk(const json_t *jwk, unsigned flags, vouch_key **out
         }
         publen = 32;
     }
-    rc = pkey_from_raw(type, pub, publen, &pkey, err);
+    rc = pkey_from_raw(type, pub, publen, &pkey, NULL, err);
     if (rc != VOUCH_OK)
         goto out;
     if (priv) {
@@ -1151,7 +1325,7 @@ static vouch_code key_from_p11(const char *uri, vouch_key_type gen_type, int gen
         goto out;
     if (generate)
         type = gen_type;
-    rc = pkey_from_raw(type, pub, publen, &pkey, err);
+    rc = pkey_from_raw(type, pub, publen, &pkey, NULL, err);
     if (rc != VOUCH_OK) {
         vouch_err_prefix(err, "public key of the PKCS#11 object");
         goto out;

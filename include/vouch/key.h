@@ -140,6 +140,12 @@ vouch_code vouch_key_verify(const vouch_key *k, const uint8_t *msg, size_t len,
 /* Another handle on the same public key (no private part). */
 vouch_code vouch_key_public_copy(const vouch_key *k, vouch_key **out, vouch_err *err);
 
+/* Another reference to the same key, no copy (NULL for NULL): a key is
+ * freed when vouch_key_free has been called once for its constructor and
+ * once for every vouch_key_ref. For sharing one immutable key between
+ * threads or caches. */
+vouch_key *vouch_key_ref(const vouch_key *k);
+
 void vouch_key_free(vouch_key *k);
 
 #ifdef __cplusplus
