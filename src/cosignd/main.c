@@ -1,6 +1,6 @@
 /*
  * main.c - `vouch-cosignd`, the co-signing service: one table drives the
- * subcommands, their parsing and their help (as in `vouch`, src/vouch/cli.h).
+ * subcommands, their parsing and their help (common/cli.h).
  *
  * Results go to stdout (text, or one JSON object with --json); errors go to
  * stderr and the process exits with the vouch_code of the error (`vouch
@@ -14,86 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "cosignd/cosignd.h"
-
-#define OPT_MAX 8
-#define POS_MAX 2
-
-typedef struct opt {
-    const char *name;
-    const char *metavar; /* NULL for a flag */
-    const char *help;
-} opt;
-
-typedef struct args {
-    const struct cmd *cmd;
-    const char *vals[OPT_MAX];
-    const char *pos[POS_MAX];
-    int npos;
-    int json;
-} args;
-
-typedef struct cmd {
-    const char *name;
-    const char *synopsis;
-    const char *summary;
-    int min_pos, max_pos;
-    opt opts[OPT_MAX];
-    vouch_code (*run)(const args *a, vouch_err *err);
-} cmd;
-
-static const char *arg(const args *a, const char *name)
-{
-    for (int i = 0; i < OPT_MAX && a->cmd->opts[i].name; i++)
-        if (strcmp(a->cmd->opts[i].name, name) == 0)
-            return a->vals[i];
-    return NULL;
-}
-
-static vouch_code need(const args *a, const char *name, const char **out, vouch_err *err)
-{
-    *out = arg(a, name);
-    if (!*out)
-        return vouch_err_set(err, VOUCH_E_USAGE, "%s: --%s is required", a->cmd->name, name);
-    return VOUCH_OK;
-}
-
-/* A decimal option within [lo, hi]; *out untouched when absent. */
-static vouch_code int_arg(const args *a, const char *name, int64_t lo, int64_t hi, int64_t *out,
-                          vouch_err *err)
-{
-    const char *s = arg(a, name);
-    char *end = NULL;
-    long long v;
-
-    if (!s)
-        return VOUCH_OK;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (!s[0] || *end || errno || v < lo || v > hi)
-        return vouch_err_set(err, VOUCH_E_USAGE, "--%s must be an integer in %lld..%lld", name,
-                             (long long)lo, (long long)hi);
-    *out = v;
-    return VOUCH_OK;
-}
-
-static vouch_code print_json(json_t *o, vouch_err *err)
-{
-    char *s = NULL;
-    size_t n = 0;
-    vouch_code rc;
-
-    if (!o)
-        return vouch_err_set(err, VOUCH_E_NOMEM, "out of memory building output");
-    rc = vouch_json_dump(o, &s, &n, err);
-    if (rc == VOUCH_OK) {
-        fwrite(s, 1, n, stdout);
-        fputc('\n', stdout);
-    }
-    vouch_free(s);
-    json_decref(o);
-    return rc;
-}
 
 /* Opens the database of a state directory that init made. */
 static vouch_code open_db(const char *dir, cosignd_db **db, vouch_err *err)
@@ -128,10 +50,10 @@ static vouch_code check_build_did(const char *did, vouch_err *err)
 
 /* --------------------------------------------------------------- commands */
 
-static vouch_code cmd_init(const args *a, vouch_err *err)
+static vouch_code cmd_init(const cli_args *a, vouch_err *err)
 {
-    const char *dir, *vendor = arg(a, "vendor"), *type_s = arg(a, "key-type");
-    const char *uri = arg(a, "key");
+    const char *dir, *vendor = cli_get(a, "vendor"), *type_s = cli_get(a, "key-type");
+    const char *uri = cli_get(a, "key");
     char path[COSIGND_PATH_MAX];
     cosignd_config c;
     cosignd_db *db = NULL;
@@ -145,7 +67,7 @@ static vouch_code cmd_init(const args *a, vouch_err *err)
     vouch_code rc;
     const char *const files[] = {COSIGND_CONFIG_FILE, COSIGND_KEY_FILE, COSIGND_DB_FILE};
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK)
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK)
         goto out;
     cosignd_config_defaults(&c);
     if (vendor) {
@@ -223,9 +145,9 @@ static vouch_code cmd_init(const args *a, vouch_err *err)
     if ((rc = cosignd_config_save(dir, &c, 1, err)) != VOUCH_OK)
         goto out;
     if (a->json)
-        rc = print_json(json_pack("{s:s,s:s,s:O,s:s,s:s?}", "did", did, "kid", kid, "jwk", jwk,
-                                  "dir", dir, "vendor", vendor),
-                        err);
+        rc = cli_print_json(json_pack("{s:s,s:s,s:O,s:s,s:s?}", "did", did, "kid", kid, "jwk",
+                                      jwk, "dir", dir, "vendor", vendor),
+                            err);
     else
         printf("%s\n", did);
 out:
@@ -239,14 +161,14 @@ out:
     return rc;
 }
 
-static vouch_code cmd_config(const args *a, vouch_err *err)
+static vouch_code cmd_config(const cli_args *a, vouch_err *err)
 {
-    const char *dir, *vendor = arg(a, "vendor");
+    const char *dir, *vendor = cli_get(a, "vendor");
     cosignd_config c;
     int changed = 0;
     vouch_code rc;
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK ||
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
         (rc = cosignd_config_load(dir, &c, err)) != VOUCH_OK)
         goto out;
     if (vendor) {
@@ -255,20 +177,20 @@ static vouch_code cmd_config(const args *a, vouch_err *err)
         snprintf(c.vendor, sizeof(c.vendor), "%s", vendor);
         changed = 1;
     }
-    if ((rc = int_arg(a, "max-lifetime", 1, COSIGND_MAX_LIFETIME_MAX, &c.max_release_lifetime,
-                      err)) != VOUCH_OK ||
-        (rc = int_arg(a, "skew", 0, VOUCH_COSIGN_MAX_TTL, &c.skew, err)) != VOUCH_OK ||
-        (rc = int_arg(a, "rate-burst", 1, COSIGND_RATE_BURST_MAX, &c.rate_burst, err)) !=
+    if ((rc = cli_get_int(a, "max-lifetime", 1, COSIGND_MAX_LIFETIME_MAX,
+                          &c.max_release_lifetime, err)) != VOUCH_OK ||
+        (rc = cli_get_int(a, "skew", 0, VOUCH_COSIGN_MAX_TTL, &c.skew, err)) != VOUCH_OK ||
+        (rc = cli_get_int(a, "rate-burst", 1, COSIGND_RATE_BURST_MAX, &c.rate_burst, err)) !=
             VOUCH_OK ||
-        (rc = int_arg(a, "rate-per-minute", 1, COSIGND_RATE_PER_MIN_MAX, &c.rate_per_minute,
-                      err)) != VOUCH_OK)
+        (rc = cli_get_int(a, "rate-per-minute", 1, COSIGND_RATE_PER_MIN_MAX,
+                          &c.rate_per_minute, err)) != VOUCH_OK)
         goto out;
-    changed |= arg(a, "max-lifetime") || arg(a, "skew") || arg(a, "rate-burst") ||
-               arg(a, "rate-per-minute");
+    changed |= cli_get(a, "max-lifetime") || cli_get(a, "skew") || cli_get(a, "rate-burst") ||
+               cli_get(a, "rate-per-minute");
     if (changed && (rc = cosignd_config_save(dir, &c, 0, err)) != VOUCH_OK)
         goto out;
     if (a->json) {
-        rc = print_json(cosignd_config_json(&c), err);
+        rc = cli_print_json(cosignd_config_json(&c), err);
     } else {
         printf("vendor %s\nmaxReleaseLifetime %lld\nskew %lld\nrateBurst %lld\n"
                "ratePerMinute %lld\nkey %s\n",
@@ -283,7 +205,7 @@ out:
     return rc;
 }
 
-static vouch_code cmd_serve(const args *a, vouch_err *err)
+static vouch_code cmd_serve(const cli_args *a, vouch_err *err)
 {
     cosignd_server s;
     cosignd_listen l;
@@ -292,14 +214,14 @@ static vouch_code cmd_serve(const args *a, vouch_err *err)
     vouch_code rc;
 
     memset(&l, 0, sizeof(l));
-    if ((rc = need(a, "dir", &s.dir, err)) != VOUCH_OK ||
-        (rc = need(a, "listen", &l.listen, err)) != VOUCH_OK ||
-        (rc = int_arg(a, "threads", 1, 64, &threads, err)) != VOUCH_OK)
+    if ((rc = cli_require(a, "dir", &s.dir, err)) != VOUCH_OK ||
+        (rc = cli_require(a, "listen", &l.listen, err)) != VOUCH_OK ||
+        (rc = cli_get_int(a, "threads", 1, 64, &threads, err)) != VOUCH_OK)
         goto out;
-    l.tls_cert = arg(a, "tls-cert");
-    l.tls_key = arg(a, "tls-key");
+    l.tls_cert = cli_get(a, "tls-cert");
+    l.tls_key = cli_get(a, "tls-key");
     l.threads = (unsigned)threads;
-    if ((rc = cosignd_server_open(&s, arg(a, "dir"), err)) != VOUCH_OK)
+    if ((rc = cosignd_server_open(&s, cli_get(a, "dir"), err)) != VOUCH_OK)
         goto out;
     opened = 1;
     rc = cosignd_http_serve(&s, &l, err);
@@ -310,17 +232,18 @@ out:
 }
 
 /* allow and revoke: the change and its audit record in one transaction. */
-static vouch_code change_server(const args *a, int revoke, vouch_err *err)
+static vouch_code change_server(const cli_args *a, int revoke, vouch_err *err)
 {
     const char *dir, *did = a->pos[0];
-    int force = arg(a, "allow-force") != NULL;
+    int force = cli_get(a, "allow-force") != NULL;
     cosignd_db *db = NULL;
     cosignd_server_row before;
     cosignd_audit au;
     int fd = -1, in_tx = 0;
     vouch_code rc;
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK || (rc = check_build_did(did, err)) != VOUCH_OK ||
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
+        (rc = check_build_did(did, err)) != VOUCH_OK ||
         (rc = open_db(dir, &db, err)) != VOUCH_OK ||
         (rc = cosignd_auditlog_open(dir, &fd, err)) != VOUCH_OK ||
         (rc = cosignd_db_begin(db, err)) != VOUCH_OK)
@@ -351,9 +274,10 @@ static vouch_code change_server(const args *a, int revoke, vouch_err *err)
         goto out;
     in_tx = 0;
     if (a->json)
-        rc = print_json(json_pack("{s:s,s:s,s:b}", "did", did, "status",
-                                  revoke ? "revoked" : "allowed", "allowForce", !revoke && force),
-                        err);
+        rc = cli_print_json(json_pack("{s:s,s:s,s:b}", "did", did, "status",
+                                      revoke ? "revoked" : "allowed", "allowForce",
+                                      !revoke && force),
+                            err);
     else
         printf("%s %s%s\n", revoke ? "revoked" : "allowed", did,
                !revoke && force ? " (may force)" : "");
@@ -366,8 +290,8 @@ out:
     return rc;
 }
 
-static vouch_code cmd_allow(const args *a, vouch_err *err) { return change_server(a, 0, err); }
-static vouch_code cmd_revoke(const args *a, vouch_err *err) { return change_server(a, 1, err); }
+static vouch_code cmd_allow(const cli_args *a, vouch_err *err) { return change_server(a, 0, err); }
+static vouch_code cmd_revoke(const cli_args *a, vouch_err *err) { return change_server(a, 1, err); }
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -381,7 +305,7 @@ static long long jint(const json_t *o, const char *k)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-static vouch_code cmd_list(const args *a, vouch_err *err)
+static vouch_code cmd_list(const cli_args *a, vouch_err *err)
 {
     const char *dir;
     cosignd_db *db = NULL;
@@ -389,12 +313,14 @@ static vouch_code cmd_list(const args *a, vouch_err *err)
     size_t i;
     vouch_code rc;
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK || (rc = open_db(dir, &db, err)) != VOUCH_OK ||
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
+        (rc = open_db(dir, &db, err)) != VOUCH_OK ||
         (rc = cosignd_db_list_servers(db, &servers, err)) != VOUCH_OK ||
         (rc = cosignd_db_list_highest(db, &hw, err)) != VOUCH_OK)
         goto out;
     if (a->json) {
-        rc = print_json(json_pack("{s:O,s:O}", "buildServers", servers, "hardware", hw), err);
+        rc = cli_print_json(json_pack("{s:O,s:O}", "buildServers", servers, "hardware", hw),
+                            err);
         goto out;
     }
     printf("build servers:\n");
@@ -412,7 +338,7 @@ out:
     return rc;
 }
 
-static vouch_code cmd_audit(const args *a, vouch_err *err)
+static vouch_code cmd_audit(const cli_args *a, vouch_err *err)
 {
     const char *dir;
     cosignd_db *db = NULL;
@@ -421,13 +347,13 @@ static vouch_code cmd_audit(const args *a, vouch_err *err)
     size_t i;
     vouch_code rc;
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK ||
-        (rc = int_arg(a, "limit", 1, INT64_C(1) << 40, &limit, err)) != VOUCH_OK ||
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
+        (rc = cli_get_int(a, "limit", 1, INT64_C(1) << 40, &limit, err)) != VOUCH_OK ||
         (rc = open_db(dir, &db, err)) != VOUCH_OK ||
         (rc = cosignd_db_list_audit(db, limit, &rows, err)) != VOUCH_OK)
         goto out;
     if (a->json) {
-        rc = print_json(json_pack("{s:O}", "audit", rows), err);
+        rc = cli_print_json(json_pack("{s:O}", "audit", rows), err);
         goto out;
     }
     json_array_foreach(rows, i, v)
@@ -441,7 +367,7 @@ out:
     return rc;
 }
 
-static vouch_code cmd_did(const args *a, vouch_err *err)
+static vouch_code cmd_did(const cli_args *a, vouch_err *err)
 {
     const char *dir;
     cosignd_config c;
@@ -450,7 +376,7 @@ static vouch_code cmd_did(const args *a, vouch_err *err)
     json_t *jwk = NULL;
     vouch_code rc;
 
-    if ((rc = need(a, "dir", &dir, err)) != VOUCH_OK ||
+    if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
         (rc = cosignd_config_load(dir, &c, err)) != VOUCH_OK ||
         (rc = cosignd_key_load(dir, &c, &k, err)) != VOUCH_OK ||
         (rc = vouch_did_key_encode(k, &did, err)) != VOUCH_OK ||
@@ -458,7 +384,8 @@ static vouch_code cmd_did(const args *a, vouch_err *err)
         (rc = vouch_key_to_jwk(k, &jwk, err)) != VOUCH_OK)
         goto out;
     if (a->json)
-        rc = print_json(json_pack("{s:s,s:s,s:O}", "did", did, "kid", kid, "jwk", jwk), err);
+        rc = cli_print_json(json_pack("{s:s,s:s,s:O}", "did", did, "kid", kid, "jwk", jwk),
+                            err);
     else
         printf("%s\n", did);
 out:
@@ -469,213 +396,73 @@ out:
     return rc;
 }
 
-static const cmd cmds[] = {
-    {"init", "--dir DIR [--vendor DID] [--key-type p256|ed25519] [--key PKCS11-URI]",
+static const cli_cmd cmds[] = {
+    {NULL, "init", "--dir DIR [--vendor DID] [--key-type p256|ed25519] [--key PKCS11-URI]",
      "Create a co-signer in DIR (made 0700): its signing key (cosign.pem, 0600; or a key in a "
      "PKCS#11 token), config.json, the SQLite state and the audit log. Prints its did:key.",
      0, 0,
-     {{"dir", "DIR", "the state directory"},
-      {"vendor", "DID", "the issuer every co-signed release must have (did:web:...)"},
-      {"key-type", "p256|ed25519", "type of a new key (default p256)"},
-      {"key", "PKCS11-URI", "use (or create) the signing key in a PKCS#11 token"}},
+     {{"dir", "DIR", "the state directory", 0},
+      {"vendor", "DID", "the issuer every co-signed release must have (did:web:...)", 0},
+      {"key-type", "p256|ed25519", "type of a new key (default p256)", 0},
+      {"key", "PKCS11-URI", "use (or create) the signing key in a PKCS#11 token", 0}},
      cmd_init},
-    {"config", "--dir DIR [--vendor DID] [--max-lifetime S] [--skew S] [--rate-burst N] "
-               "[--rate-per-minute N]",
+    {NULL, "config",
+     "--dir DIR [--vendor DID] [--max-lifetime S] [--skew S] [--rate-burst N] "
+     "[--rate-per-minute N]",
      "Show the configuration, or change it (written atomically; restart serve to apply).", 0, 0,
-     {{"dir", "DIR", "the state directory"},
-      {"vendor", "DID", "the issuer every co-signed release must have"},
-      {"max-lifetime", "S", "longest release lifetime (exp - nbf) co-signed, seconds"},
-      {"skew", "S", "how far a request's iat may be ahead of this clock (0..300)"},
-      {"rate-burst", "N", "requests a build server may make at once"},
-      {"rate-per-minute", "N", "sustained requests per minute per build server"}},
+     {{"dir", "DIR", "the state directory", 0},
+      {"vendor", "DID", "the issuer every co-signed release must have", 0},
+      {"max-lifetime", "S", "longest release lifetime (exp - nbf) co-signed, seconds", 0},
+      {"skew", "S", "how far a request's iat may be ahead of this clock (0..300)", 0},
+      {"rate-burst", "N", "requests a build server may make at once", 0},
+      {"rate-per-minute", "N", "sustained requests per minute per build server", 0}},
      cmd_config},
-    {"serve", "--dir DIR --listen ADDR:PORT [--tls-cert FILE --tls-key FILE] [--threads N]",
+    {NULL, "serve",
+     "--dir DIR --listen ADDR:PORT [--tls-cert FILE --tls-key FILE] [--threads N]",
      "Serve POST /v1/cosign, GET /v1/did and GET /healthz until SIGTERM or SIGINT. Plain HTTP "
      "only on loopback addresses; elsewhere TLS is required. Port 0 picks a free port; the "
      "first line on stdout says which.",
      0, 0,
-     {{"dir", "DIR", "the state directory"},
-      {"listen", "ADDR:PORT", "address to listen on (IPv4, or [IPv6])"},
-      {"tls-cert", "FILE", "PEM certificate chain for HTTPS"},
-      {"tls-key", "FILE", "PEM private key for HTTPS (mode 0600)"},
-      {"threads", "N", "worker threads (default 4)"}},
+     {{"dir", "DIR", "the state directory", 0},
+      {"listen", "ADDR:PORT", "address to listen on (IPv4, or [IPv6])", 0},
+      {"tls-cert", "FILE", "PEM certificate chain for HTTPS", 0},
+      {"tls-key", "FILE", "PEM private key for HTTPS (mode 0600)", 0},
+      {"threads", "N", "worker threads (default 4)", 0}},
      cmd_serve},
-    {"allow", "--dir DIR DID [--allow-force]",
+    {NULL, "allow", "--dir DIR DID [--allow-force]",
      "Allow a build server (its did:key) to ask for co-signatures. --allow-force lets its "
      "requests with \"force\": true go below the highest securityVersion co-signed.",
      1, 1,
-     {{"dir", "DIR", "the state directory"},
-      {"allow-force", NULL, "this build server may force a lower securityVersion"}},
+     {{"dir", "DIR", "the state directory", 0},
+      {"allow-force", NULL, "this build server may force a lower securityVersion", 0}},
      cmd_allow},
-    {"revoke", "--dir DIR DID",
+    {NULL, "revoke", "--dir DIR DID",
      "Revoke a build server: its requests are refused from the next one on, and it can never "
      "be allowed again.",
-     1, 1, {{"dir", "DIR", "the state directory"}}, cmd_revoke},
-    {"list", "--dir DIR",
+     1, 1, {{"dir", "DIR", "the state directory", 0}}, cmd_revoke},
+    {NULL, "list", "--dir DIR",
      "List the build servers (allowed, revoked) and the highest securityVersion co-signed per "
      "hardware id.",
-     0, 0, {{"dir", "DIR", "the state directory"}}, cmd_list},
-    {"audit", "--dir DIR [--limit N]",
+     0, 0, {{"dir", "DIR", "the state directory", 0}}, cmd_list},
+    {NULL, "audit", "--dir DIR [--limit N]",
      "Print the audit table: every decision, signed or refused, and every operator change.", 0,
      0,
-     {{"dir", "DIR", "the state directory"}, {"limit", "N", "only the last N records"}},
+     {{"dir", "DIR", "the state directory", 0}, {"limit", "N", "only the last N records", 0}},
      cmd_audit},
-    {"did", "--dir DIR", "Print the co-signer's did:key (with --json also its kid and JWK).", 0,
-     0, {{"dir", "DIR", "the state directory"}}, cmd_did},
+    {NULL, "did", "--dir DIR",
+     "Print the co-signer's did:key (with --json also its kid and JWK).", 0, 0,
+     {{"dir", "DIR", "the state directory", 0}}, cmd_did},
+    {NULL, NULL, NULL, NULL, 0, 0, {{NULL, NULL, NULL, 0}}, NULL},
 };
-#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
-static void print_cmd_help(FILE *f, const cmd *c)
-{
-    fprintf(f, "usage: vouch-cosignd %s %s\n\n%s\n\noptions:\n", c->name, c->synopsis,
-            c->summary);
-    for (int i = 0; i < OPT_MAX && c->opts[i].name; i++) {
-        char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", c->opts[i].name, c->opts[i].metavar ? " " : "",
-                 c->opts[i].metavar ? c->opts[i].metavar : "");
-        fprintf(f, "  %-28s %s\n", left, c->opts[i].help);
-    }
-    fprintf(f, "  %-28s %s\n  %-28s %s\n", "--json",
-            "print the result (or the error) as one JSON object", "--help",
-            "show this help and exit");
-    fprintf(f, "\nexit status: 0 on success, else the error code (see `vouch errors`).\n");
-}
-
-static int first_sentence(const char *s)
-{
-    const char *dot = strstr(s, ". ");
-    return dot ? (int)(dot - s + 1) : (int)strlen(s);
-}
-
-static void print_main_help(FILE *f)
-{
-    fprintf(f, "vouch-cosignd %s - the co-signing service (the second factor)\n\n"
-               "usage: vouch-cosignd COMMAND [OPTIONS] [ARGS]\n"
-               "       vouch-cosignd COMMAND --help\n\ncommands:\n",
-            VOUCH_VERSION);
-    for (size_t i = 0; i < NCMDS; i++)
-        fprintf(f, "  %-8s %.*s\n", cmds[i].name, first_sentence(cmds[i].summary),
-                cmds[i].summary);
-    fprintf(f, "\nexit status: 0 on success, else the error code (see `vouch errors`).\n");
-}
-
-/* Returns 1 for --help, 0 on success, else a usage error code. */
-static int parse_args(const cmd *c, int argc, char **argv, args *a, vouch_err *err)
-{
-    int only_pos = 0;
-
-    memset(a, 0, sizeof(*a));
-    a->cmd = c;
-    for (int i = 0; i < argc; i++) {
-        const char *s = argv[i], *eq;
-        size_t nlen;
-        int k;
-
-        if (only_pos || s[0] != '-' || s[1] != '-' || s[2] == '\0') {
-            if (!only_pos && strcmp(s, "--") == 0) {
-                only_pos = 1;
-                continue;
-            }
-            if (a->npos >= c->max_pos || a->npos >= POS_MAX)
-                return vouch_err_set(err, VOUCH_E_USAGE, "unexpected argument");
-            a->pos[a->npos++] = s;
-            continue;
-        }
-        eq = strchr(s + 2, '=');
-        nlen = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
-        if (nlen == 4 && strncmp(s + 2, "help", 4) == 0)
-            return 1;
-        if (nlen == 4 && strncmp(s + 2, "json", 4) == 0 && !eq) {
-            a->json = 1;
-            continue;
-        }
-        for (k = 0; k < OPT_MAX && c->opts[k].name; k++)
-            if (strlen(c->opts[k].name) == nlen && strncmp(c->opts[k].name, s + 2, nlen) == 0)
-                break;
-        if (k >= OPT_MAX || !c->opts[k].name)
-            return vouch_err_set(err, VOUCH_E_USAGE, "unknown option '%.*s' for '%s'",
-                                 (int)(nlen > 40 ? 40 : nlen), s + 2, c->name);
-        if (a->vals[k])
-            return vouch_err_set(err, VOUCH_E_USAGE, "--%s given twice", c->opts[k].name);
-        if (c->opts[k].metavar) {
-            if (eq)
-                a->vals[k] = eq + 1;
-            else if (i + 1 < argc)
-                a->vals[k] = argv[++i];
-            else
-                return vouch_err_set(err, VOUCH_E_USAGE, "--%s needs a value (%s)",
-                                     c->opts[k].name, c->opts[k].metavar);
-        } else {
-            if (eq)
-                return vouch_err_set(err, VOUCH_E_USAGE, "--%s takes no value", c->opts[k].name);
-            a->vals[k] = "1";
-        }
-    }
-    if (a->npos < c->min_pos)
-        return vouch_err_set(err, VOUCH_E_USAGE, "'%s' needs %d argument%s", c->name, c->min_pos,
-                             c->min_pos == 1 ? "" : "s");
-    return 0;
-}
-
-static int report(const vouch_err *e, int json)
-{
-    if (json) {
-        char *s = NULL;
-        size_t n = 0;
-        if (vouch_cosign_error_body(e->code, e->msg, &s, &n, NULL) == VOUCH_OK)
-            fprintf(stderr, "%s\n", s);
-        vouch_free(s);
-    } else {
-        fprintf(stderr, "vouch-cosignd: %s (%s)\n", e->msg[0] ? e->msg : vouch_code_describe(e->code),
-                vouch_code_name(e->code));
-    }
-    return (int)e->code;
-}
+static const cli_prog prog = {
+    .name = "vouch-cosignd",
+    .tagline = "the co-signing service (the second factor)",
+    .cmds = cmds,
+};
 
 int main(int argc, char **argv)
 {
-    const cmd *c = NULL;
-    args a;
-    vouch_err err;
-    int json = 0, rc;
-
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
     umask(077); /* the database, its WAL and the audit file are the service's alone */
-    vouch_err_clear(&err);
-    vouch_json_init();
-    if (argc < 2) {
-        print_main_help(stderr);
-        return VOUCH_E_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        print_main_help(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("vouch-cosignd %s\n", VOUCH_VERSION);
-        return 0;
-    }
-    for (size_t i = 0; i < NCMDS; i++)
-        if (strcmp(cmds[i].name, argv[1]) == 0)
-            c = &cmds[i];
-    if (!c) {
-        vouch_err_set(&err, VOUCH_E_USAGE, "unknown command (see vouch-cosignd --help)");
-        return report(&err, json);
-    }
-    rc = parse_args(c, argc - 2, argv + 2, &a, &err);
-    if (rc == 1) {
-        print_cmd_help(stdout, c);
-        return 0;
-    }
-    if (rc != 0)
-        return report(&err, json);
-    if (c->run(&a, &err) != VOUCH_OK) {
-        if (err.code == VOUCH_OK)
-            vouch_err_set(&err, VOUCH_E_INTERNAL, "command failed without a reason");
-        return report(&err, json);
-    }
-    return 0;
+    return cli_main(&prog, argc, argv);
 }
