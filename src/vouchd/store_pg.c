@@ -266,8 +266,10 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     {
         const char *p[2] = {f->did, now};
         if ((rc = pg_exec(db,
-                          "SELECT count(*) FROM tokens WHERE did = $1 AND expires > $2"
-                          " AND revoked = 0",
+                          /* whether one exists, not how many: a device that logs
+                           * in often has many live tokens */
+                          "SELECT count(*) FROM (SELECT 1 FROM tokens WHERE did = $1"
+                          " AND expires > $2 AND revoked = 0 LIMIT 1) AS live",
                           2, p, PGRES_TUPLES_OK, &r, "counting live tokens", err)) != VOUCH_OK)
             goto out;
         live = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

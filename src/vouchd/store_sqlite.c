@@ -93,8 +93,10 @@ static const char *const query_sql[Q__COUNT] = {
     [Q_DEVICE] = "SELECT registered, revoked FROM devices WHERE did = ?1",
     [Q_CONSUME] = "UPDATE logins SET used = 1"
                   " WHERE state = ?1 AND used = 0 AND expires > ?2 AND did = ?3",
-    [Q_LIVE_TOKENS] = "SELECT count(*) FROM tokens WHERE did = ?1 AND expires > ?2"
-                      " AND revoked = 0",
+    /* whether one exists, not how many (a count walks every live token of
+     * a device that logs in often) */
+    [Q_LIVE_TOKENS] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE did = ?1 AND expires > ?2"
+                      " AND revoked = 0)",
     [Q_TOKEN_ADD] = "INSERT INTO tokens(hash, did, serial, hardware, login_state, issued, expires)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_AUDIT_ADD] = "INSERT INTO audit(time, event, did, code, peer) VALUES(?1, ?2, ?3, ?4, ?5)",
