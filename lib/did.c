@@ -1,6 +1,7 @@
 /* did.c - the did:key method for Ed25519 and P-256 keys (vouch/did.h). */
 #include "vouch/did.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "vouch/codec.h"
@@ -256,5 +257,210 @@ out:
     vouch_key_free(k);
     vouch_free(bare);
     vouch_free(vm);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ cache
+ *
+ * A hash table of the method-specific ids (the part after "did:key:",
+ * without a fragment) with a least-recently-used list through the same
+ * entries. The lock covers lookups and list moves only: a miss decodes
+ * outside it, so threads never wait for each other's decoding; when two
+ * threads decode the same DID at once, the first to insert wins and the
+ * other's key is dropped. */
+
+typedef struct did_entry {
+    struct did_entry *hnext;        /* bucket chain */
+    struct did_entry *prev, *next;  /* LRU list, most recent first */
+    vouch_key *key;                 /* one reference, the cache's */
+    uint32_t hash;
+    size_t idlen;
+    char id[];                      /* idlen bytes and a NUL */
+} did_entry;
+
+struct vouch_did_cache {
+    pthread_mutex_t lock;
+    size_t cap, n, mask;
+    did_entry **buckets;
+    did_entry *head, *tail;
+};
+
+static uint32_t did_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+vouch_code vouch_did_cache_new(size_t cap, vouch_did_cache **out, vouch_err *err)
+{
+    vouch_did_cache *c = NULL;
+    size_t nb = 1;
+    vouch_code rc = VOUCH_OK;
+
+    if (!out)
+        return vouch_err_set(err, VOUCH_E_ARG, "vouch_did_cache_new: out is NULL");
+    *out = NULL;
+    if (cap < 1 || cap > VOUCH_DID_CACHE_MAX) {
+        rc = vouch_err_set(err, VOUCH_E_ARG, "DID cache capacity must be 1..%u",
+                           VOUCH_DID_CACHE_MAX);
+        goto out;
+    }
+    while (nb < cap)
+        nb <<= 1;
+    c = vouch_calloc(1, sizeof(*c));
+    if (!c || !(c->buckets = vouch_calloc(nb, sizeof(*c->buckets)))) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        rc = vouch_err_set(err, VOUCH_E_INTERNAL, "cannot create the DID cache lock");
+        goto out;
+    }
+    c->cap = cap;
+    c->mask = nb - 1;
+    *out = c;
+    c = NULL;
+out:
+    if (c)
+        vouch_free(c->buckets);
+    vouch_free(c);
+    return rc;
+}
+
+void vouch_did_cache_free(vouch_did_cache *c)
+{
+    did_entry *e, *next;
+
+    if (!c)
+        return;
+    for (e = c->head; e; e = next) {
+        next = e->next;
+        vouch_key_free(e->key);
+        vouch_free(e);
+    }
+    pthread_mutex_destroy(&c->lock);
+    vouch_free(c->buckets);
+    vouch_free(c);
+}
+
+/* Under the lock: the entry for id, or NULL. */
+static did_entry *cache_find(vouch_did_cache *c, const char *id, size_t idlen, uint32_t h)
+{
+    did_entry *e = c->buckets[h & c->mask];
+
+    while (e && !(e->hash == h && e->idlen == idlen && memcmp(e->id, id, idlen) == 0))
+        e = e->hnext;
+    return e;
+}
+
+static void lru_unlink(vouch_did_cache *c, did_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_push_front(vouch_did_cache *c, did_entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+/* Under the lock: takes e out of the table and the list. */
+static void cache_remove(vouch_did_cache *c, did_entry *e)
+{
+    did_entry **pp = &c->buckets[e->hash & c->mask];
+
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(c, e);
+    c->n--;
+}
+
+vouch_code vouch_did_cache_decode(vouch_did_cache *c, const char *did, vouch_key **out,
+                                  vouch_err *err)
+{
+    const char *id = NULL;
+    size_t idlen = 0;
+    uint32_t h;
+    did_entry *e, *fresh = NULL, *evicted = NULL;
+    vouch_key *k = NULL;
+    vouch_code rc;
+
+    if (!out)
+        return vouch_err_set(err, VOUCH_E_ARG, "vouch_did_cache_decode: out is NULL");
+    *out = NULL;
+    if (!c)
+        return vouch_did_key_decode(did, out, err);
+    if ((rc = did_key_split(did, &id, &idlen, err)) != VOUCH_OK)
+        goto out;
+    h = did_hash(id, idlen);
+    pthread_mutex_lock(&c->lock);
+    e = cache_find(c, id, idlen, h);
+    if (e) {
+        lru_unlink(c, e);
+        lru_push_front(c, e);
+        *out = vouch_key_ref(e->key);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (*out)
+        goto out;
+    /* a miss: decode outside the lock; failures are not kept */
+    if ((rc = did_key_id_decode(id, idlen, &k, err)) != VOUCH_OK)
+        goto out;
+    fresh = vouch_malloc(sizeof(*fresh) + idlen + 1);
+    if (!fresh) {
+        /* the answer is still right, only not kept */
+        *out = k;
+        k = NULL;
+        goto out;
+    }
+    memset(fresh, 0, sizeof(*fresh));
+    fresh->hash = h;
+    fresh->idlen = idlen;
+    memcpy(fresh->id, id, idlen);
+    fresh->id[idlen] = '\0';
+    pthread_mutex_lock(&c->lock);
+    e = cache_find(c, id, idlen, h);
+    if (!e) {
+        e = fresh;
+        e->key = k;
+        k = NULL;
+        fresh = NULL;
+        e->hnext = c->buckets[h & c->mask];
+        c->buckets[h & c->mask] = e;
+        c->n++;
+        if (c->n > c->cap) {
+            evicted = c->tail;
+            cache_remove(c, evicted);
+        }
+    } else {
+        lru_unlink(c, e);
+    }
+    lru_push_front(c, e);
+    *out = vouch_key_ref(e->key);
+    pthread_mutex_unlock(&c->lock);
+out:
+    if (evicted) {
+        vouch_key_free(evicted->key);
+        vouch_free(evicted);
+    }
+    vouch_free(fresh);
+    vouch_key_free(k);
     return rc;
 }

@@ -431,9 +431,57 @@ out:
     return rc;
 }
 
+/*
+ * The did:keys one response verification decodes: a login names the device
+ * DID in the id_token (kid and sub), the vp_token and the credential, and
+ * each is one string. Each distinct DID is decoded once per verification
+ * (through the caller's cache, when it has one) and shared from here on:
+ * decoding is a pure function of the string, so a shared key is the key a
+ * new decode would give.
+ */
+#define SIOP_DIDS_MAX 4
+typedef struct siop_dids {
+    vouch_did_cache *cache; /* may be NULL */
+    size_t n;
+    struct {
+        char did[VOUCH_DID_MAX];
+        vouch_key *key;
+    } e[SIOP_DIDS_MAX];
+} siop_dids;
+
+static void siop_dids_free(siop_dids *ds)
+{
+    for (size_t i = 0; ds && i < ds->n; i++)
+        vouch_key_free(ds->e[i].key);
+}
+
+/* Decodes a did:key (ds may be NULL), remembering the key in ds. */
+static vouch_code siop_dids_decode(siop_dids *ds, const char *did, vouch_key **out,
+                                   vouch_err *err)
+{
+    size_t i = 0;
+    vouch_code rc = VOUCH_OK;
+
+    *out = NULL;
+    while (ds && i < ds->n && strcmp(ds->e[i].did, did) != 0)
+        i++;
+    if (ds && i < ds->n) {
+        *out = vouch_key_ref(ds->e[i].key);
+        goto out;
+    }
+    rc = vouch_did_cache_decode(ds ? ds->cache : NULL, did, out, err);
+    if (rc == VOUCH_OK && ds && ds->n < SIOP_DIDS_MAX &&
+        siop_copy(ds->e[ds->n].did, sizeof(ds->e[ds->n].did), did)) {
+        ds->e[ds->n].key = vouch_key_ref(*out);
+        ds->n++;
+    }
+out:
+    return rc;
+}
+
 /* Decodes a did:key (no fragment allowed) for a login check. */
-static vouch_code siop_did_key(const char *did, const char *what, vouch_key **out,
-                               vouch_err *err)
+static vouch_code siop_did_key(siop_dids *ds, const char *did, const char *what,
+                               vouch_key **out, vouch_err *err)
 {
     vouch_err e2;
     vouch_code rc;
@@ -443,7 +491,7 @@ static vouch_code siop_did_key(const char *did, const char *what, vouch_key **ou
         strnlen(did, VOUCH_DID_MAX) >= VOUCH_DID_MAX)
         return vouch_err_set(err, VOUCH_E_LOGIN_SUBJECT, "%s is not a did:key", what);
     vouch_err_clear(&e2);
-    rc = vouch_did_key_decode(did, out, &e2);
+    rc = siop_dids_decode(ds, did, out, &e2);
     if (rc == VOUCH_OK)
         return VOUCH_OK;
     if (siop_fatal(rc))
@@ -457,9 +505,9 @@ static vouch_code siop_did_key(const char *did, const char *what, vouch_key **ou
  * its kid when the kid is a DID URL, else the did:key in claim `member`.
  * typ must be absent or "JWT". did receives the signer's DID (no fragment).
  */
-static vouch_code siop_self_verify(const vouch_jws *j, const char *member, const char *what,
-                                   vouch_key **key, char did[VOUCH_DID_MAX], json_t **claims,
-                                   vouch_err *err)
+static vouch_code siop_self_verify(siop_dids *ds, const vouch_jws *j, const char *member,
+                                   const char *what, vouch_key **key, char did[VOUCH_DID_MAX],
+                                   json_t **claims, vouch_err *err)
 {
     const vouch_jws_sig *s = &j->sigs[0];
     const char *name = NULL;
@@ -492,7 +540,7 @@ static vouch_code siop_self_verify(const vouch_jws *j, const char *member, const
             goto out;
         }
     }
-    if ((rc = siop_did_key(did, what, key, err)) != VOUCH_OK)
+    if ((rc = siop_did_key(ds, did, what, key, err)) != VOUCH_OK)
         goto out;
     if ((rc = vouch_jws_verify_sig(j, 0, *key, NULL, err)) != VOUCH_OK) {
         vouch_err_prefix(err, "%s", what);
@@ -511,11 +559,11 @@ out:
 }
 
 /* A string claim that must name the same key as `key` (a did:key). */
-static vouch_code siop_same_did(const char *did, const vouch_key *key, const char *what,
-                                vouch_err *err)
+static vouch_code siop_same_did(siop_dids *ds, const char *did, const vouch_key *key,
+                                const char *what, vouch_err *err)
 {
     vouch_key *k = NULL;
-    vouch_code rc = siop_did_key(did, what, &k, err);
+    vouch_code rc = siop_did_key(ds, did, what, &k, err);
 
     if (rc == VOUCH_OK && !vouch_key_equal(k, key))
         rc = vouch_err_set(err, VOUCH_E_LOGIN_SUBJECT, "%s is not the DID of the signing key",
@@ -601,8 +649,9 @@ static vouch_code siop_subject_str(const json_t *subj, const char *name, int req
     return VOUCH_OK;
 }
 
-vouch_code vouch_production_verify(const vouch_policy *p, const char *vc, size_t len,
-                                   int64_t now, vouch_device_facts *facts, vouch_err *err)
+static vouch_code siop_production_verify(siop_dids *ds, const vouch_policy *p, const char *vc,
+                                         size_t len, int64_t now, vouch_device_facts *facts,
+                                         vouch_err *err)
 {
     vouch_jws *j = NULL;
     json_t *claims = NULL;
@@ -661,7 +710,7 @@ vouch_code vouch_production_verify(const vouch_policy *p, const char *vc, size_t
         (rc = siop_subject_str(v.subject, "mac", 0, f.mac, sizeof(f.mac), err)) != VOUCH_OK ||
         (rc = siop_facts_check(&f, VOUCH_E_VC_FORMAT, err)) != VOUCH_OK)
         goto out;
-    if ((rc = vouch_did_key_decode(f.did, &dk, err)) != VOUCH_OK) {
+    if ((rc = siop_dids_decode(ds, f.did, &dk, err)) != VOUCH_OK) {
         if (!siop_fatal(rc))
             rc = vouch_err_set(err, VOUCH_E_VC_FORMAT,
                                "credentialSubject.id is not a valid did:key");
@@ -673,6 +722,12 @@ out:
     json_decref(claims);
     vouch_jws_free(j);
     return rc;
+}
+
+vouch_code vouch_production_verify(const vouch_policy *p, const char *vc, size_t len,
+                                   int64_t now, vouch_device_facts *facts, vouch_err *err)
+{
+    return siop_production_verify(NULL, p, vc, len, now, facts, err);
 }
 
 /* ------------------------------------------------- authorization policy */
@@ -1373,9 +1428,19 @@ vouch_code vouch_siop_response_build(const vouch_key *device_key, const char *cr
     if (req->definition &&
         (rc = siop_definition_ids(req->definition, &def_id, &desc_id, err)) != VOUCH_OK)
         goto out;
-    if ((rc = vouch_did_key_encode(device_key, &did, err)) != VOUCH_OK ||
-        (rc = vouch_did_key_vm_id(did, &vm, err)) != VOUCH_OK)
+    if ((rc = vouch_did_key_encode(device_key, &did, err)) != VOUCH_OK)
         goto out;
+    /* what vouch_did_key_vm_id gives, "<did>#<id>", without decoding the
+     * DID we just encoded from the key */
+    n = strlen(did);
+    vm = vouch_malloc(2 * n - 8 + 2);
+    if (!vm) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(vm, did, n);
+    vm[n] = '#';
+    memcpy(vm + n + 1, did + 8, n - 8 + 1);
     rc = siop_sign_claims(device_key, vm,
                           json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "iss", did, "sub", did, "aud",
                                     req->client_id, "nonce", req->nonce, "iat", (json_int_t)now,
@@ -1432,9 +1497,9 @@ static const char *const vp_members[] = {"@context", "type", "verifiableCredenti
                                          "id", NULL};
 
 /* The id_token: its key (returned) and its subject DID. */
-static vouch_code siop_id_token(const vouch_login_params *lp, const char *tok, size_t len,
-                                int64_t now, vouch_key **key, char did[VOUCH_DID_MAX],
-                                vouch_err *err)
+static vouch_code siop_id_token(siop_dids *ds, const vouch_login_params *lp, const char *tok,
+                                size_t len, int64_t now, vouch_key **key,
+                                char did[VOUCH_DID_MAX], vouch_err *err)
 {
     vouch_jws *j = NULL;
     json_t *claims = NULL, *jwk;
@@ -1444,14 +1509,14 @@ static vouch_code siop_id_token(const vouch_login_params *lp, const char *tok, s
 
     *key = NULL;
     if ((rc = siop_parse_compact(tok, len, "id_token", &j, err)) != VOUCH_OK ||
-        (rc = siop_self_verify(j, "sub", "id_token", key, did, &claims, err)) != VOUCH_OK ||
+        (rc = siop_self_verify(ds, j, "sub", "id_token", key, did, &claims, err)) != VOUCH_OK ||
         (rc = siop_only(claims, idt_members, VOUCH_E_LOGIN_REQUEST, "id_token", err)) !=
             VOUCH_OK ||
         (rc = siop_str(claims, "sub", "id_token", VOUCH_E_LOGIN_SUBJECT, &sub, err)) !=
             VOUCH_OK ||
         (rc = siop_str(claims, "iss", "id_token", VOUCH_E_LOGIN_SUBJECT, &iss, err)) != VOUCH_OK)
         goto out;
-    if ((rc = siop_same_did(sub, *key, "id_token sub", err)) != VOUCH_OK)
+    if ((rc = siop_same_did(ds, sub, *key, "id_token sub", err)) != VOUCH_OK)
         goto out;
     if (strcmp(iss, sub) != 0 && strcmp(iss, VOUCH_SIOP_ISSUER) != 0) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_SUBJECT,
@@ -1507,9 +1572,9 @@ out:
 
 /* The vp_token, checked against the id_token's key; *vcs (new reference)
  * is its verifiableCredential array. */
-static vouch_code siop_vp_token(const vouch_login_params *lp, const char *tok, size_t len,
-                                int64_t now, const vouch_key *id_key, const char *id_did,
-                                json_t **vcs, vouch_err *err)
+static vouch_code siop_vp_token(siop_dids *ds, const vouch_login_params *lp, const char *tok,
+                                size_t len, int64_t now, const vouch_key *id_key,
+                                const char *id_did, json_t **vcs, vouch_err *err)
 {
     vouch_jws *j = NULL;
     json_t *claims = NULL, *vp, *ctx, *type, *list, *e;
@@ -1522,7 +1587,7 @@ static vouch_code siop_vp_token(const vouch_login_params *lp, const char *tok, s
 
     *vcs = NULL;
     if ((rc = siop_parse_compact(tok, len, "vp_token", &j, err)) != VOUCH_OK ||
-        (rc = siop_self_verify(j, "iss", "vp_token", &k, did, &claims, err)) != VOUCH_OK)
+        (rc = siop_self_verify(ds, j, "iss", "vp_token", &k, did, &claims, err)) != VOUCH_OK)
         goto out;
     if (!vouch_key_equal(k, id_key)) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_SUBJECT,
@@ -1733,12 +1798,14 @@ out:
     return rc;
 }
 
-vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *a,
-                                      const vouch_login_params *lp, const char *id_token,
-                                      size_t id_len, const char *vp_token, size_t vp_len,
-                                      const char *submission, size_t sub_len, int64_t now,
-                                      vouch_device_facts *facts, vouch_err *err)
+vouch_code vouch_siop_response_verify_cached(vouch_did_cache *cache, const vouch_policy *p,
+                                             const vouch_authz *a, const vouch_login_params *lp,
+                                             const char *id_token, size_t id_len,
+                                             const char *vp_token, size_t vp_len,
+                                             const char *submission, size_t sub_len, int64_t now,
+                                             vouch_device_facts *facts, vouch_err *err)
 {
+    siop_dids ds;
     char did[VOUCH_DID_MAX];
     vouch_device_facts f;
     vouch_key *key = NULL;
@@ -1748,6 +1815,8 @@ vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *
     vouch_code rc;
 
     memset(&f, 0, sizeof(f));
+    memset(&ds, 0, sizeof(ds));
+    ds.cache = cache;
     if (facts)
         memset(facts, 0, sizeof(*facts));
     if (!p || !a || !lp || !lp->client_id || !lp->nonce || !facts) {
@@ -1758,7 +1827,7 @@ vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *
         rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "the login's nonce has expired");
         goto out;
     }
-    if ((rc = siop_id_token(lp, id_token, id_len, now, &key, did, err)) != VOUCH_OK)
+    if ((rc = siop_id_token(&ds, lp, id_token, id_len, now, &key, did, err)) != VOUCH_OK)
         goto out;
     if (a->allowlist_mode) {
         if (!siop_copy(f.did, sizeof(f.did), did)) {
@@ -1772,12 +1841,12 @@ vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *
         rc = vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "vp_token is missing");
         goto out;
     }
-    if ((rc = siop_vp_token(lp, vp_token, vp_len, now, key, did, &vcs, err)) != VOUCH_OK ||
+    if ((rc = siop_vp_token(&ds, lp, vp_token, vp_len, now, key, did, &vcs, err)) != VOUCH_OK ||
         (rc = siop_submission(submission, sub_len, json_array_size(vcs), &index, err)) !=
             VOUCH_OK)
         goto out;
     vc = json_string_value(json_array_get(vcs, index));
-    if ((rc = vouch_production_verify(p, vc, strlen(vc), now, &f, err)) != VOUCH_OK)
+    if ((rc = siop_production_verify(&ds, p, vc, strlen(vc), now, &f, err)) != VOUCH_OK)
         goto out;
     if (strcmp(f.did, did) != 0) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_SUBJECT,
@@ -1790,5 +1859,16 @@ vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *
 out:
     json_decref(vcs);
     vouch_key_free(key);
+    siop_dids_free(&ds);
     return rc;
+}
+
+vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *a,
+                                      const vouch_login_params *lp, const char *id_token,
+                                      size_t id_len, const char *vp_token, size_t vp_len,
+                                      const char *submission, size_t sub_len, int64_t now,
+                                      vouch_device_facts *facts, vouch_err *err)
+{
+    return vouch_siop_response_verify_cached(NULL, p, a, lp, id_token, id_len, vp_token, vp_len,
+                                             submission, sub_len, now, facts, err);
 }

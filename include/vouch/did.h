@@ -44,6 +44,23 @@ vouch_code vouch_did_key_document(const char *did, json_t **out, vouch_err *err)
 /* The verification method id "<did>#<fragment>" for a did:key (vouch_malloc'd). */
 vouch_code vouch_did_key_vm_id(const char *did, char **out, vouch_err *err);
 
+/*
+ * A bounded, thread-safe cache of decoded did:keys, for servers that see the
+ * same device DIDs again (a login names its DID in three messages). At most
+ * cap keys are kept; the least recently used leaves first. Decoding is a
+ * pure function of the DID and keys are immutable, so a cached key is the
+ * very key vouch_did_key_decode would return: vouch_did_cache_decode gives
+ * the same results and codes (only successful decodes are kept), and *out
+ * is a reference (vouch_key_ref) the caller frees with vouch_key_free. A
+ * NULL cache decodes without caching. cap: 1..VOUCH_DID_CACHE_MAX.
+ */
+#define VOUCH_DID_CACHE_MAX 65536u
+typedef struct vouch_did_cache vouch_did_cache;
+vouch_code vouch_did_cache_new(size_t cap, vouch_did_cache **out, vouch_err *err);
+vouch_code vouch_did_cache_decode(vouch_did_cache *c, const char *did, vouch_key **out,
+                                  vouch_err *err);
+void vouch_did_cache_free(vouch_did_cache *c);
+
 #ifdef __cplusplus
 }
 #endif

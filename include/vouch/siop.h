@@ -58,6 +58,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "vouch/did.h"
 #include "vouch/error.h"
 #include "vouch/key.h"
 #include "vouch/policy.h"
@@ -305,6 +306,20 @@ vouch_code vouch_siop_response_verify(const vouch_policy *p, const vouch_authz *
                                       size_t id_len, const char *vp_token, size_t vp_len,
                                       const char *submission, size_t sub_len, int64_t now,
                                       vouch_device_facts *facts, vouch_err *err);
+
+/*
+ * vouch_siop_response_verify, with every did:key decoded through cache (a
+ * server's vouch_did_cache; NULL for none): the same checks in the same
+ * order, with the same codes. Without a cache too, a verification decodes
+ * each distinct DID once (the id_token's kid and sub, the vp_token's and
+ * the credential subject are usually one).
+ */
+vouch_code vouch_siop_response_verify_cached(vouch_did_cache *cache, const vouch_policy *p,
+                                             const vouch_authz *a, const vouch_login_params *lp,
+                                             const char *id_token, size_t id_len,
+                                             const char *vp_token, size_t vp_len,
+                                             const char *submission, size_t sub_len, int64_t now,
+                                             vouch_device_facts *facts, vouch_err *err);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
  *
  * Error bodies carry our code, its name and our own message for it: never
  * a byte of the request (docs/server.md). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -171,6 +172,30 @@ static int is_b64url_id(const char *s, size_t len)
     return 1;
 }
 
+/* Decoded device keys, shared by every worker: a login names its did:key in
+ * POST /auth/siop and again in the response (id_token kid and sub,
+ * vp_token, credential), and a device logs in again and again. Decoding
+ * is a pure function of the DID, so a cached key is the key a decode would
+ * give; the cap bounds memory (a P-256 key with its prepared contexts is a
+ * few KiB) and covers many times the logins in flight. Without a cache
+ * (out of memory at first use) every decode is done afresh. */
+#define VD_DID_CACHE_CAP 4096u
+
+static pthread_once_t did_cache_once = PTHREAD_ONCE_INIT;
+static vouch_did_cache *did_cache;
+
+static void did_cache_make(void)
+{
+    if (vouch_did_cache_new(VD_DID_CACHE_CAP, &did_cache, NULL) != VOUCH_OK)
+        did_cache = NULL;
+}
+
+static vouch_did_cache *vd_did_cache(void)
+{
+    pthread_once(&did_cache_once, did_cache_make);
+    return did_cache;
+}
+
 static int64_t nonce_ttl(const vd_server *s)
 {
     return s->cfg.authz.nonce_ttl > 0 ? s->cfg.authz.nonce_ttl : VD_REQUEST_TTL_DEFAULT;
@@ -192,7 +217,7 @@ void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_rep
         VOUCH_OK)
         goto out;
     /* the device names itself by its did:key: a key we can verify with */
-    if ((rc = vouch_did_key_decode(row.did, &k, &e)) != VOUCH_OK)
+    if ((rc = vouch_did_cache_decode(vd_did_cache(), row.did, &k, &e)) != VOUCH_OK)
         goto out;
     if ((rc = vd_random_b64(VD_ID_BYTES, row.id, sizeof(row.id), &e)) != VOUCH_OK ||
         (rc = vd_random_b64(VD_ID_BYTES, row.state, sizeof(row.state), &e)) != VOUCH_OK ||
@@ -328,8 +353,8 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
     lp.state = row.state;
     lp.iat = row.created;
     lp.exp = row.expires;
-    if ((rc = vouch_siop_response_verify(
-             s->cfg.policy, &s->cfg.authz, &lp, f[F_ID].value, f[F_ID].len,
+    if ((rc = vouch_siop_response_verify_cached(
+             vd_did_cache(), s->cfg.policy, &s->cfg.authz, &lp, f[F_ID].value, f[F_ID].len,
              allowlist ? NULL : f[F_VP].value, allowlist ? 0 : f[F_VP].len,
              allowlist ? NULL : f[F_SUB].value, allowlist ? 0 : f[F_SUB].len, now, &facts, &e)) !=
         VOUCH_OK)
