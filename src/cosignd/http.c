@@ -53,17 +53,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, cosignd_reply *r, co
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, vouch_code code, unsigned status,
-                                  const char *msg, const char *allow)
-{
-    cosignd_reply r;
-
-    cosignd_reply_error(&r, code, msg);
-    if (status)
-        r.status = status;
-    return send_reply(c, &r, allow);
-}
-
 static enum MHD_Result answer_get(cosignd_server *s, struct MHD_Connection *c, enum route rt)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
@@ -94,11 +83,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const httpd_r
     char peer[PEER_MAX];
 
     if (rt == ROUTE_NONE)
-        return send_error(c, VOUCH_E_NOTFOUND, 404, "no such route", NULL);
+        return httpd_send_error(c, 404, VOUCH_E_NOTFOUND, "no such route", NULL);
     if (rt == ROUTE_COSIGN && strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
-        return send_error(c, VOUCH_E_USAGE, 405, "this route takes POST", "POST");
+        return httpd_send_error(c, 405, VOUCH_E_USAGE, "this route takes POST", "POST");
     if (rt != ROUTE_COSIGN && strcmp(r->method, MHD_HTTP_METHOD_GET) != 0)
-        return send_error(c, VOUCH_E_USAGE, 405, "this route takes GET", "GET");
+        return httpd_send_error(c, 405, VOUCH_E_USAGE, "this route takes GET", "GET");
     if (rt != ROUTE_COSIGN)
         return answer_get(s, c, rt);
     /* a body over the cap is a decision too: refused, and audited */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "httpd/httpd.h"
+#include "vouch/cosign.h"
 
 /* One request in progress (MHD's con_cls), freed in on_completed. */
 typedef struct httpd_req {
@@ -36,6 +37,23 @@ enum MHD_Result httpd_send(struct MHD_Connection *c, unsigned status, const char
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result httpd_send_error(struct MHD_Connection *c, unsigned status, vouch_code code,
+                                 const char *msg, const char *allow)
+{
+    static const char oom[] = "{\"error\":{\"code\":3,\"name\":\"VOUCH_E_NOMEM\","
+                              "\"message\":\"out of memory\"}}";
+    char *body = NULL;
+    size_t len = 0;
+    enum MHD_Result ret;
+
+    if (vouch_cosign_error_body(code, msg, &body, &len, NULL) == VOUCH_OK)
+        ret = httpd_send(c, status, "application/json", body, len, allow);
+    else
+        ret = httpd_send(c, 500, "application/json", oom, sizeof(oom) - 1, NULL);
+    vouch_free(body);
     return ret;
 }
 

@@ -128,6 +128,16 @@ void httpd_stop(httpd *h);
 enum MHD_Result httpd_send(struct MHD_Connection *c, unsigned status, const char *ctype,
                            const char *body, size_t len, const char *allow);
 
+/*
+ * Queues a refusal made here, not by a route (404, 405, 413, 415 ...):
+ * status with the JSON body {"error":{"code","name","message"}} that every
+ * vouch server sends (vouch/cosign.h), message msg or, for NULL, the code's
+ * description. Only our own words go in msg, never request bytes. Out of
+ * memory: 500 with a fixed VOUCH_E_NOMEM body.
+ */
+enum MHD_Result httpd_send_error(struct MHD_Connection *c, unsigned status, vouch_code code,
+                                 const char *msg, const char *allow);
+
 /* The client's address as text ("unknown" when MHD cannot say) into out
  * (cap bytes), and in *loopback (if not NULL) whether it is a loopback one. */
 void httpd_peer(struct MHD_Connection *c, char *out, size_t cap, int *loopback);

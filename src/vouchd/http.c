@@ -89,15 +89,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, vd_reply *r, const c
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, vouch_code code, unsigned status,
+/* Refusals made here, counted like every answer. */
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, vouch_code code,
                                   const char *msg, const char *allow)
 {
-    vd_reply r;
-
-    vd_reply_error(&r, code, msg);
-    if (status)
-        r.status = status;
-    return send_reply(c, &r, allow);
+    vd_metric_inc(VD_M_REQUESTS);
+    return httpd_send_error(c, status, code, msg, allow);
 }
 
 /* The media type of the request without parameters, compared case-
@@ -138,10 +135,10 @@ static enum MHD_Result answer_get(vd_server *s, struct MHD_Connection *c, enum r
         enum MHD_Result ret;
         httpd_peer(c, peer, sizeof(peer), &loop);
         if (!loop)
-            return send_error(c, VOUCH_E_PERM, 403, "metrics are served to loopback peers only",
+            return send_error(c, 403, VOUCH_E_PERM, "metrics are served to loopback peers only",
                               NULL);
         if (vd_metrics_text(s->store, &text, &len, NULL) != VOUCH_OK)
-            return send_error(c, VOUCH_E_NOMEM, 500, NULL, NULL);
+            return send_error(c, 500, VOUCH_E_NOMEM, NULL, NULL);
         ret = send_body(c, 200, "text/plain; version=0.0.4", text, len, NULL);
         vouch_free(text);
         return ret;
@@ -156,7 +153,7 @@ static enum MHD_Result answer_get(vd_server *s, struct MHD_Connection *c, enum r
                       &r);
         return send_reply(c, &r, NULL);
     default:
-        return send_error(c, VOUCH_E_NOTFOUND, 404, "no such route", NULL);
+        return send_error(c, 404, VOUCH_E_NOTFOUND, "no such route", NULL);
     }
 }
 
@@ -168,18 +165,18 @@ static enum MHD_Result answer_post(vd_server *s, struct MHD_Connection *c, enum 
 
     memset(&rep, 0, sizeof(rep));
     if (r->too_large)
-        return send_error(c, VOUCH_E_LIMIT, 413, "request body larger than 64 KiB", NULL);
+        return send_error(c, 413, VOUCH_E_LIMIT, "request body larger than 64 KiB", NULL);
     if (rt == R_SIOP) {
         int form = content_type_is(c, "application/x-www-form-urlencoded");
         if (!form && !content_type_is(c, "application/json"))
-            return send_error(c, VOUCH_E_LOGIN_REQUEST, 415,
+            return send_error(c, 415, VOUCH_E_LOGIN_REQUEST,
                               "expected application/json or application/x-www-form-urlencoded",
                               NULL);
         vd_login_start(s, r->body, r->len, form, &rep);
         return send_reply(c, &rep, NULL);
     }
     if (!content_type_is(c, "application/x-www-form-urlencoded"))
-        return send_error(c, VOUCH_E_LOGIN_REQUEST, 415,
+        return send_error(c, 415, VOUCH_E_LOGIN_REQUEST,
                           "expected application/x-www-form-urlencoded", NULL);
     httpd_peer(c, peer, sizeof(peer), NULL);
     vd_login_response(s, r->body, r->len, peer, &rep);
@@ -200,11 +197,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const httpd_r
     enum route rt = route_of(r->url);
 
     if (rt == R_NONE)
-        return send_error(c, VOUCH_E_NOTFOUND, 404, "no such route", NULL);
+        return send_error(c, 404, VOUCH_E_NOTFOUND, "no such route", NULL);
     if (route_is_post(rt) && strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
-        return send_error(c, VOUCH_E_USAGE, 405, "this route takes POST", "POST");
+        return send_error(c, 405, VOUCH_E_USAGE, "this route takes POST", "POST");
     if (!route_is_post(rt) && strcmp(r->method, MHD_HTTP_METHOD_GET) != 0)
-        return send_error(c, VOUCH_E_USAGE, 405, "this route takes GET", "GET");
+        return send_error(c, 405, VOUCH_E_USAGE, "this route takes GET", "GET");
     if (!route_is_post(rt))
         return answer_get(s, c, rt, r->url);
     return answer_post(s, c, rt, r);
