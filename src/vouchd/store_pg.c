@@ -450,42 +450,63 @@ static const vd_store_ops pg_ops = {
     pg_revoke,       pg_enroll,      pg_prune,          pg_counts,       pg_close,
 };
 
+/* Runs one fixed statement (nothing from outside reaches it) and keeps its
+ * result in *r for the caller; VOUCH_OK when its status is `want`. */
+static vouch_code pg_fixed(pg_store *db, const char *sql, ExecStatusType want, PGresult **r,
+                           vouch_err *err)
+{
+    PQclear(*r);
+    *r = PQexec(db->c, sql);
+    if (PQresultStatus(*r) != want)
+        return pg_fail(db, *r, "creating the schema", err);
+    return VOUCH_OK;
+}
+
+/*
+ * Checks the schema version and creates the schema in an empty database.
+ * Several vouchd may start at once against one database, and CREATE TABLE
+ * IF NOT EXISTS is not safe under concurrency in PostgreSQL: the check and
+ * the creation run in one transaction under a fixed advisory lock, so one
+ * server creates and the others then see version PG_SCHEMA_VERSION.
+ */
 static vouch_code pg_schema(pg_store *db, int create, vouch_err *err)
 {
     PGresult *r = NULL;
     int version = 0;
-    vouch_code rc = VOUCH_OK;
+    vouch_code rc;
 
-    r = PQexec(db->c, "SELECT version FROM vouchd_meta");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        version = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if (version == PG_SCHEMA_VERSION)
-        return VOUCH_OK;
-    if (version != 0 || !create)
-        return vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
-                             version, PG_SCHEMA_VERSION);
-    /* a fixed text: nothing from outside reaches it */
-    r = PQexec(db->c, "BEGIN");
-    PQclear(r);
-    r = PQexec(db->c, pg_schema_sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = pg_fail(db, r, "creating the schema", err);
+    if ((rc = pg_fixed(db, "BEGIN", PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
+        /* 0x766f756368 is "vouch": one lock for the schema of every vouchd */
+        (rc = pg_fixed(db, "SELECT pg_advisory_xact_lock(508264112232)", PGRES_TUPLES_OK, &r,
+                       err)) != VOUCH_OK ||
+        (rc = pg_fixed(db, "SELECT to_regclass('vouchd_meta') IS NOT NULL", PGRES_TUPLES_OK, &r,
+                       err)) != VOUCH_OK)
+        goto out;
+    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+        if ((rc = pg_fixed(db, "SELECT version FROM vouchd_meta", PGRES_TUPLES_OK, &r, err)) !=
+            VOUCH_OK)
+            goto out;
+        if (PQntuples(r) == 1)
+            version = atoi(PQgetvalue(r, 0, 0));
+    }
+    if (version == PG_SCHEMA_VERSION) {
+        rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);
         goto out;
     }
-    PQclear(r);
-    r = PQexec(db->c, "INSERT INTO vouchd_meta(version) VALUES(1)");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = pg_fail(db, r, "creating the schema", err);
+    if (version != 0 || !create) {
+        rc = vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
+                           version, PG_SCHEMA_VERSION);
         goto out;
     }
-    PQclear(r);
-    r = PQexec(db->c, "COMMIT");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_fail(db, r, "creating the schema", err);
+    if ((rc = pg_fixed(db, pg_schema_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
+        (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(1)", PGRES_COMMAND_OK, &r,
+                       err)) != VOUCH_OK)
+        goto out;
+    rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);
 out:
     PQclear(r);
-    pg_rollback(db);
+    if (rc != VOUCH_OK)
+        pg_rollback(db);
     return rc;
 }
 

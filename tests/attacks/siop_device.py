@@ -284,9 +284,12 @@ def cmd_login(a):
     st, ct, out = c.request("POST", path_of(req["response_uri"]), body,
                             "application/x-www-form-urlencoded")
     res = {"status": st, "body": out, "state": req["state"], "nonce": req["nonce"]}
-    if a.replay:
-        st2, ct2, out2 = c.request("POST", path_of(req["response_uri"]), body,
-                                   "application/x-www-form-urlencoded")
+    if a.replay or a.replay_url:
+        # the same response again, to the same server or (--replay-url) to
+        # another one sharing its database
+        c2 = Client(a.replay_url) if a.replay_url else c
+        st2, ct2, out2 = c2.request("POST", path_of(req["response_uri"]), body,
+                                    "application/x-www-form-urlencoded")
         res["replay"] = {"status": st2, "body": out2}
     print(json.dumps(res))
 
@@ -363,6 +366,7 @@ def main():
     l.add_argument("--other-key")
     l.add_argument("--other-vc")
     l.add_argument("--replay", action="store_true")
+    l.add_argument("--replay-url", help="post the replay to this server instead")
     l.add_argument("--start-as", help="start the login as this key's DID")
     l.add_argument("--sleep", type=float, default=0)
     po = sp.add_parser("post")
