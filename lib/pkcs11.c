@@ -841,13 +841,16 @@ static vouch_code generate_pair(vouch__p11_key *k, const vouch__p11_uri *u, vouc
                                                 : CKM_EC_EDWARDS_KEY_PAIR_GEN,
                          NULL, 0};
     CK_OBJECT_HANDLE hpub, hpriv;
-    CK_ATTRIBUTE pubt[7], privt[10];
+    CK_ATTRIBUTE pubt[10], privt[14];
     CK_ULONG np = 0, nv = 0;
     CK_RV rv;
     int tries = type == VOUCH_KEY_ED25519 ? 2 : 1;
 
     pubt[np++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
     pubt[np++] = (CK_ATTRIBUTE){CKA_VERIFY, &yes, sizeof(yes)};
+    /* a signing key does nothing else: tokens default some of these to true */
+    pubt[np++] = (CK_ATTRIBUTE){CKA_ENCRYPT, &no, sizeof(no)};
+    pubt[np++] = (CK_ATTRIBUTE){CKA_WRAP, &no, sizeof(no)};
     pubt[np++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt, sizeof(kt)};
     pubt[np++] = (CK_ATTRIBUTE){CKA_EC_PARAMS,
                                 (void *)(type == VOUCH_KEY_P256 ? oid_p256 : oid_ed25519),
@@ -857,6 +860,9 @@ static vouch_code generate_pair(vouch__p11_key *k, const vouch__p11_uri *u, vouc
     privt[nv++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
     privt[nv++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
     privt[nv++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+    privt[nv++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof(no)};
+    privt[nv++] = (CK_ATTRIBUTE){CKA_UNWRAP, &no, sizeof(no)};
+    privt[nv++] = (CK_ATTRIBUTE){CKA_DERIVE, &no, sizeof(no)};
     privt[nv++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt, sizeof(kt)};
     if (u->object) {
         pubt[np++] = (CK_ATTRIBUTE){CKA_LABEL, u->object, strlen(u->object)};

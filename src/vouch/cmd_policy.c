@@ -401,21 +401,49 @@ out:
     return rc;
 }
 
-static vouch_code rot_add(rot *r, const char *role, vouch_err *err)
+/*
+ * --add-key ROLE generates a key into P/keys; --add-key ROLE=KEY adds a key
+ * held elsewhere (a did:key, a public key file, or a PKCS#11 URI whose key
+ * stays in its token, as a release key in an HSM does): only its public half
+ * enters the policy.
+ */
+static vouch_code rot_add(rot *r, const char *spec, vouch_err *err)
 {
-    vouch_role ro = vouch_role_from_name(role);
-    const char *nk = NULL;
+    char role[16];
+    const char *eq = strchr(spec, '='), *nk = NULL;
+    size_t rlen = eq ? (size_t)(eq - spec) : strlen(spec);
+    vouch_role ro;
     json_t *roles = json_object_get(r->doc, "roles");
+    vouch_key *held = NULL, *pub = NULL;
+    char kid[72];
     vouch_code rc = VOUCH_OK;
 
+    if (rlen >= sizeof(role)) {
+        rc = vouch_err_set(err, VOUCH_E_USAGE, "--add-key: unknown role");
+        goto out;
+    }
+    memcpy(role, spec, rlen);
+    role[rlen] = '\0';
+    ro = vouch_role_from_name(role);
     if (ro == VOUCH_ROLE__COUNT || ro == VOUCH_ROLE_COSIGN) {
         rc = vouch_err_set(err, VOUCH_E_USAGE,
                            "--add-key takes root, release, issuer or server (the co-signer's "
                            "key comes with --cosigner)");
         goto out;
     }
-    if ((rc = rot_generate(r, role, &nk, err)) != VOUCH_OK)
+    if (eq) {
+        if ((rc = cli_load_key(eq + 1, &held, err)) != VOUCH_OK) {
+            vouch_err_prefix(err, "--add-key %s", role);
+            goto out;
+        }
+        if ((rc = vouch_key_public_copy(held, &pub, err)) != VOUCH_OK ||
+            (rc = rot_next_kid(r, role, kid, sizeof(kid), err)) != VOUCH_OK ||
+            (rc = rot_jwk_set(r, kid, pub, err)) != VOUCH_OK)
+            goto out;
+        nk = kid;
+    } else if ((rc = rot_generate(r, role, &nk, err)) != VOUCH_OK) {
         goto out;
+    }
     if (!json_object_get(roles, role) &&
         json_object_set_new(roles, role, json_pack("{s:i,s:[]}", "threshold", 1, "keys")) != 0) {
         rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
@@ -424,6 +452,8 @@ static vouch_code rot_add(rot *r, const char *role, vouch_err *err)
     if (json_array_append_new(rot_role_keys(r, role), json_string(nk)) != 0)
         rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
 out:
+    vouch_key_free(pub);
+    vouch_key_free(held);
     return rc;
 }
 
@@ -741,7 +771,7 @@ const cli_cmd cli_policy_cmds[] = {
       {"now", "UNIX", "check expiry at this time (default: now)", 0}},
      policy_verify},
     {"policy", "rotate",
-     "--dir P [--replace-root KID]... [--replace KID]... [--add-key ROLE]... "
+     "--dir P [--replace-root KID]... [--replace KID]... [--add-key ROLE[=KEY]]... "
      "[--remove-key KID]... [--cosigner DID|JWK-FILE] [--threshold K] [--expires DURATION]",
      "Make the next policy version: apply the changes (in the order remove, replace, add, "
      "co-signer, threshold), generate new keys into P/keys (0600), sign with a threshold of "
@@ -751,7 +781,10 @@ const cli_cmd cli_policy_cmds[] = {
      {{"dir", "P", "project directory", 0},
       {"replace-root", "KID", "replace this root key with a new one", 1},
       {"replace", "KID", "replace this root, release, issuer or server key with a new one", 1},
-      {"add-key", "ROLE", "add a new key to root, release, issuer or server", 1},
+      {"add-key", "ROLE[=KEY]",
+       "add a key to root, release, issuer or server: a new one, or KEY held elsewhere "
+       "(did:key, public key file, or PKCS#11 URI)",
+       1},
       {"remove-key", "KID", "remove this key from the policy", 1},
       {"cosigner", "DID|JWK-FILE", "the co-signer's new public key (replaces cosign keys)", 0},
       {"threshold", "K", "the new root threshold", 0},
