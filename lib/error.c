@@ -92,6 +92,7 @@ static const struct code_info codes[] = {
     C(VOUCH_E_RELEASE_NAME, "unsafe file name"),
     C(VOUCH_E_RELEASE_SWU, "malformed .swu archive"),
     C(VOUCH_E_STATE, "device state unreadable or inconsistent"),
+    C(VOUCH_E_RELEASE_LIFETIME, "release lifetime beyond the trust policy's maximum"),
     C(VOUCH_E_COSIGN_REQUEST, "malformed co-sign request"),
     C(VOUCH_E_COSIGN_UNKNOWN, "build server not allowed by the co-signer"),
     C(VOUCH_E_COSIGN_REVOKED, "build server revoked at the co-signer"),

@@ -870,6 +870,15 @@ vouch_code vouch_release_verify(const vouch_policy *p, const char *jws, size_t l
         vouch_err_set(err, rc, "%s", sub.msg);
         goto out;
     }
+    /* 7b. a lifetime the policy allows: the co-signer checks this too, but
+     * a device does not rely on another host's configuration */
+    if (vouch_policy_max_release_lifetime(p) > 0 &&
+        rel.exp - rel.nbf > vouch_policy_max_release_lifetime(p)) {
+        rc = vouch_err_set(err, VOUCH_E_RELEASE_LIFETIME,
+                           "release lives %" PRId64 " s; the policy allows %" PRId64 " s",
+                           rel.exp - rel.nbf, vouch_policy_max_release_lifetime(p));
+        goto out;
+    }
     /* 8. this device's hardware */
     if (chk->hardware) {
         for (i = 0; i < rel.nhardware; i++)

@@ -130,6 +130,7 @@ typedef enum vouch_code {
     VOUCH_E_RELEASE_NAME = 130,    /* unsafe file name (absolute, .., NUL, backslash, long) */
     VOUCH_E_RELEASE_SWU = 131,     /* .swu archive malformed */
     VOUCH_E_STATE = 132,           /* device state unreadable or inconsistent */
+    VOUCH_E_RELEASE_LIFETIME = 133,/* release lives longer than the policy's maxReleaseLifetime */
 
     /* cosign */
     VOUCH_E_COSIGN_REQUEST = 150,  /* co-sign request malformed */

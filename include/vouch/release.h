@@ -26,7 +26,9 @@
  *   (VOUCH_E_RELEASE_SIGNATURES; extra invalid signatures are ignored) ->
  *   payload parse and VC structure (VOUCH_E_RELEASE_FORMAT) -> issuer is the
  *   policy's (VOUCH_E_VC_ISSUER) -> expiry, with `now`
- *   (VOUCH_E_RELEASE_EXPIRED / VOUCH_E_RELEASE_NOT_YET_VALID) -> hardware
+ *   (VOUCH_E_RELEASE_EXPIRED / VOUCH_E_RELEASE_NOT_YET_VALID) -> a lifetime
+ *   (exp - nbf) within the policy's maxReleaseLifetime
+ *   (VOUCH_E_RELEASE_LIFETIME) -> hardware
  *   (VOUCH_E_RELEASE_HARDWARE) -> anti-rollback floor from state
  *   (VOUCH_E_RELEASE_ROLLBACK when securityVersion < floor;
  *   VOUCH_E_RELEASE_SAME_VERSION when the version equals the committed one

@@ -231,6 +231,25 @@ SCENARIO(expired_credential)
     UNCHANGED(dev);
 }
 
+/* The policy says releases live at most 90 days; a credential that lives
+ * longer is refused by the device itself, even if a co-signer signed it. */
+SCENARIO(lifetime_beyond_the_policy)
+{
+    DEVICE(dev);
+    vouch_release r = rfx_release(IMG, sizeof(IMG));
+    char *rel;
+
+    r.exp = r.nbf + 90 * RFX_DAY + 1;
+    rel = rfx_signed(&F, &r);
+    assert_code(check(dev, rel, NULL, &e), VOUCH_E_RELEASE_LIFETIME, e);
+    vouch_free(rel);
+    r.exp = r.nbf + 90 * RFX_DAY; /* exactly the maximum is fine */
+    rel = rfx_signed(&F, &r);
+    assert_ok(check(dev, rel, NULL, &e), e);
+    vouch_free(rel);
+    UNCHANGED(dev);
+}
+
 SCENARIO(not_before_in_the_future)
 {
     DEVICE(dev);
@@ -1075,6 +1094,7 @@ int main(void)
         cmocka_unit_test(huge_security_version_by_key_rotated_out),
         cmocka_unit_test(recovery_after_rotation_new_release_key),
         cmocka_unit_test(expired_credential),
+        cmocka_unit_test(lifetime_beyond_the_policy),
         cmocka_unit_test(not_before_in_the_future),
         cmocka_unit_test(other_hardware),
         cmocka_unit_test(another_fleets_credential),
