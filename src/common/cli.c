@@ -161,17 +161,19 @@ vouch_code cli_get_int(const cli_args *a, const char *name, int64_t lo, int64_t 
 {
     const char *s = cli_get(a, name);
     char *end = NULL;
-    long long v;
+    long long v = 0;
+    int ok;
 
     if (!s)
         return VOUCH_OK;
     /* strtoll alone would also take leading spaces and a '+' */
-    if ((s[0] < '0' || s[0] > '9') && s[0] != '-')
-        return vouch_err_set(err, VOUCH_E_USAGE, "--%s must be an integer in %lld..%lld", name,
-                             (long long)lo, (long long)hi);
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (*end || errno || v < lo || v > hi)
+    ok = (s[0] >= '0' && s[0] <= '9') || s[0] == '-';
+    if (ok) {
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        ok = !*end && !errno && v >= lo && v <= hi;
+    }
+    if (!ok)
         return vouch_err_set(err, VOUCH_E_USAGE, "--%s must be an integer in %lld..%lld", name,
                              (long long)lo, (long long)hi);
     *out = v;

@@ -110,7 +110,7 @@ vouch_code cli_require(const cli_args *a, const char *name, const char **out, vo
 /*
  * A decimal option within [lo, hi] into *out; *out is left untouched when
  * the option is absent. VOUCH_E_USAGE (naming the range) for anything else:
- * signs other than '-', spaces, overflow.
+ * a sign other than a leading '-', spaces, trailing bytes, overflow.
  */
 vouch_code cli_get_int(const cli_args *a, const char *name, int64_t lo, int64_t hi,
                        int64_t *out, vouch_err *err);
