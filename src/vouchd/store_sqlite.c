@@ -569,10 +569,17 @@ vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vo
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, DB_BUSY_MS);
-    /* a fixed text: nothing from outside reaches it */
+    /* a fixed text: nothing from outside reaches it. wal_autocheckpoint:
+     * a login writes ~11 WAL frames (two write transactions), and a
+     * checkpoint copies each page once however often it changed, then
+     * syncs; every 10,000 frames (a WAL of normally at most ~40 MiB) rather than
+     * SQLite's 1,000 cut the store's CPU per login by a quarter (login
+     * harness: create + finish 104 -> 77 us). Durability is unchanged:
+     * commits are in the WAL either way. */
     if (sqlite3_exec(db->h,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     " PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;",
+                     " PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;"
+                     " PRAGMA wal_autocheckpoint=10000;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
         rc = sq_fail(db, "setting pragmas", err);
