@@ -1112,27 +1112,11 @@ static vouch_code siop_lp_check(const vouch_login_params *lp, vouch_err *err)
     return VOUCH_OK;
 }
 
-vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid,
-                                    const vouch_login_params *lp, const json_t *definition,
-                                    char **out, vouch_err *err)
+/* The request object's claims (new reference, NULL when out of memory). */
+static json_t *siop_request_claims(const vouch_login_params *lp, const json_t *definition)
 {
-    char fullkid[VOUCH_JWS_MAX_KID + 1];
-    vouch_jws_sign_opts o = {VOUCH_REQUEST_OBJECT_TYP, fullkid, NULL};
-    json_t *claims = NULL, *meta = NULL;
-    char *payload = NULL;
-    size_t plen = 0;
-    vouch_code rc;
+    json_t *claims = NULL, *meta;
 
-    vouch_json_init();
-    if (out)
-        *out = NULL;
-    if (!server_key || !kid || !out || (definition && !json_is_object(definition))) {
-        rc = vouch_err_set(err, VOUCH_E_ARG, "vouch_siop_request_build: bad argument");
-        goto out;
-    }
-    if ((rc = siop_lp_check(lp, err)) != VOUCH_OK ||
-        (rc = siop_full_kid(lp->client_id, kid, fullkid, err)) != VOUCH_OK)
-        goto out;
     meta = json_pack("{s:[s],s:[ss],s:[ss],s:{s:{s:[ss]},s:{s:[ss]}}}",
                      "subject_syntax_types_supported", "did:key",
                      "id_token_signing_alg_values_supported", siop_algs[0], siop_algs[1],
@@ -1148,8 +1132,38 @@ vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid
                               "iat", (json_int_t)lp->iat, "exp", (json_int_t)lp->exp,
                               "client_metadata", meta)
                   : NULL;
-    if (!claims || (definition && json_object_set(claims, "presentation_definition",
-                                                  (json_t *)definition) != 0)) {
+    if (claims && definition &&
+        json_object_set(claims, "presentation_definition", (json_t *)definition) != 0) {
+        json_decref(claims);
+        claims = NULL;
+    }
+    json_decref(meta);
+    return claims;
+}
+
+vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid,
+                                    const vouch_login_params *lp, const json_t *definition,
+                                    char **out, vouch_err *err)
+{
+    char fullkid[VOUCH_JWS_MAX_KID + 1];
+    vouch_jws_sign_opts o = {VOUCH_REQUEST_OBJECT_TYP, fullkid, NULL};
+    json_t *claims = NULL;
+    char *payload = NULL;
+    size_t plen = 0;
+    vouch_code rc;
+
+    vouch_json_init();
+    if (out)
+        *out = NULL;
+    if (!server_key || !kid || !out || (definition && !json_is_object(definition))) {
+        rc = vouch_err_set(err, VOUCH_E_ARG, "vouch_siop_request_build: bad argument");
+        goto out;
+    }
+    if ((rc = siop_lp_check(lp, err)) != VOUCH_OK ||
+        (rc = siop_full_kid(lp->client_id, kid, fullkid, err)) != VOUCH_OK)
+        goto out;
+    claims = siop_request_claims(lp, definition);
+    if (!claims) {
         rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory building the request object");
         goto out;
     }
@@ -1158,9 +1172,197 @@ vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid
                                      err)) != VOUCH_OK)
         goto out;
 out:
-    json_decref(meta);
     json_decref(claims);
     vouch_free(payload);
+    return rc;
+}
+
+/*
+ * The request object template: the claims serialized once with markers in
+ * place of nonce, state, iat and exp, cut into the text around them. A
+ * build puts the values between the pieces: the nonce is base64url and the
+ * state printable ASCII (siop_lp_check), where jansson escapes only '"'
+ * and '\\', and the times are integers, so the payload is byte for byte
+ * what vouch_siop_request_build serializes.
+ */
+enum { TM_NONCE, TM_STATE, TM_IAT, TM_EXP, TM__N };
+
+/* markers no other claim holds (checked: each must occur exactly once) */
+static const char *const tm_marker[TM__N] = {
+    "\"vouchTemplateNonceMarker0x6e\"", "\"vouchTemplateStateMarker0x73\"", "4503599627370001",
+    "4503599627370002"};
+
+struct vouch_siop_request_tmpl {
+    vouch_key *key;                          /* a reference */
+    char kid[VOUCH_JWS_MAX_KID + 1];
+    char *client_id, *response_uri;
+    char *text;                              /* the serialized claims with markers */
+    size_t len;
+    size_t at[TM__N];                        /* where each marker starts in text */
+    int order[TM__N];                        /* the markers in text order */
+};
+
+void vouch_siop_request_tmpl_free(vouch_siop_request_tmpl *t)
+{
+    if (!t)
+        return;
+    vouch_key_free(t->key);
+    vouch_free(t->client_id);
+    vouch_free(t->response_uri);
+    vouch_free(t->text);
+    vouch_free(t);
+}
+
+/* Where marker m occurs in t->text: 0 unless exactly once. */
+static int tmpl_find(vouch_siop_request_tmpl *t, int m)
+{
+    size_t ml = strlen(tm_marker[m]);
+    const char *p = memmem(t->text, t->len, tm_marker[m], ml), *again;
+
+    if (!p)
+        return 0;
+    again = memmem(p + 1, t->len - (size_t)(p + 1 - t->text), tm_marker[m], ml);
+    t->at[m] = (size_t)(p - t->text);
+    return again == NULL;
+}
+
+vouch_code vouch_siop_request_tmpl_new(const vouch_key *server_key, const char *kid,
+                                       const char *client_id, const char *response_uri,
+                                       const json_t *definition, vouch_siop_request_tmpl **out,
+                                       vouch_err *err)
+{
+    vouch_login_params lp;
+    vouch_siop_request_tmpl *t = NULL;
+    json_t *claims = NULL;
+    vouch_code rc = VOUCH_OK;
+
+    vouch_json_init();
+    if (out)
+        *out = NULL;
+    if (!server_key || !kid || !out || (definition && !json_is_object(definition))) {
+        rc = vouch_err_set(err, VOUCH_E_ARG, "vouch_siop_request_tmpl_new: bad argument");
+        goto out;
+    }
+    /* the same checks as a build, with values that pass them */
+    lp.client_id = client_id;
+    lp.response_uri = response_uri;
+    lp.nonce = "AAAAAAAAAAAAAAAAAAAAAA";
+    lp.state = "s";
+    lp.iat = 0;
+    lp.exp = 1;
+    t = vouch_calloc(1, sizeof(*t));
+    if (!t) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = siop_lp_check(&lp, err)) != VOUCH_OK ||
+        (rc = siop_full_kid(client_id, kid, t->kid, err)) != VOUCH_OK)
+        goto out;
+    /* the markers as values: strings without their quotes, integers */
+    lp.nonce = "vouchTemplateNonceMarker0x6e";
+    lp.state = "vouchTemplateStateMarker0x73";
+    lp.iat = 4503599627370001LL;
+    lp.exp = 4503599627370002LL;
+    claims = siop_request_claims(&lp, definition);
+    t->client_id = vouch_strdup(client_id);
+    t->response_uri = vouch_strdup(response_uri);
+    if (!claims || !t->client_id || !t->response_uri) {
+        rc = vouch_err_set(err, VOUCH_E_NOMEM, "out of memory building the request template");
+        goto out;
+    }
+    if ((rc = vouch_json_dump(claims, &t->text, &t->len, err)) != VOUCH_OK)
+        goto out;
+    for (int m = 0; m < TM__N; m++) {
+        if (!tmpl_find(t, m)) {
+            rc = vouch_err_set(err, VOUCH_E_ARG,
+                               "request template: a claim holds a marker; build each request");
+            goto out;
+        }
+        t->order[m] = m;
+    }
+    /* text order (an insertion sort of four) */
+    for (int i = 1; i < TM__N; i++)
+        for (int j = i; j > 0 && t->at[t->order[j]] < t->at[t->order[j - 1]]; j--) {
+            int x = t->order[j];
+            t->order[j] = t->order[j - 1];
+            t->order[j - 1] = x;
+        }
+    t->key = vouch_key_ref(server_key);
+    *out = t;
+    t = NULL;
+out:
+    json_decref(claims);
+    vouch_siop_request_tmpl_free(t);
+    return rc;
+}
+
+/* Appends value m of lp, as jansson would serialize it. */
+static vouch_code tmpl_value(vouch_buf *b, const vouch_login_params *lp, int m)
+{
+    vouch_code rc = VOUCH_OK;
+    const char *s;
+
+    switch (m) {
+    case TM_NONCE: /* base64url: nothing to escape */
+        rc = vouch_buf_printf(b, "\"%s\"", lp->nonce);
+        break;
+    case TM_STATE: /* printable ASCII: '"' and '\\' are escaped */
+        rc = vouch_buf_append(b, "\"", 1);
+        for (s = lp->state; rc == VOUCH_OK && *s; s++)
+            rc = (*s == '"' || *s == '\\') ? vouch_buf_printf(b, "\\%c", *s)
+                                            : vouch_buf_append(b, s, 1);
+        if (rc == VOUCH_OK)
+            rc = vouch_buf_append(b, "\"", 1);
+        break;
+    default:
+        rc = vouch_buf_printf(b, "%lld", (long long)(m == TM_IAT ? lp->iat : lp->exp));
+        break;
+    }
+    return rc;
+}
+
+vouch_code vouch_siop_request_tmpl_build(const vouch_siop_request_tmpl *t,
+                                         const vouch_login_params *lp, char **out,
+                                         vouch_err *err)
+{
+    vouch_jws_sign_opts o = {VOUCH_REQUEST_OBJECT_TYP, NULL, NULL};
+    vouch_buf b;
+    size_t from = 0;
+    vouch_code rc;
+
+    vouch_buf_init(&b, VOUCH_JWS_MAX_BYTES);
+    if (out)
+        *out = NULL;
+    if (!t || !out) {
+        rc = vouch_err_set(err, VOUCH_E_ARG, "vouch_siop_request_tmpl_build: bad argument");
+        goto out;
+    }
+    if ((rc = siop_lp_check(lp, err)) != VOUCH_OK)
+        goto out;
+    if (strcmp(lp->client_id, t->client_id) != 0 ||
+        strcmp(lp->response_uri, t->response_uri) != 0) {
+        rc = vouch_err_set(err, VOUCH_E_ARG,
+                           "login: client_id and response_uri must be the template's");
+        goto out;
+    }
+    for (int i = 0; rc == VOUCH_OK && i < TM__N; i++) {
+        int m = t->order[i];
+        rc = vouch_buf_append(&b, t->text + from, t->at[m] - from);
+        if (rc == VOUCH_OK)
+            rc = tmpl_value(&b, lp, m);
+        from = t->at[m] + strlen(tm_marker[m]);
+    }
+    if (rc == VOUCH_OK)
+        rc = vouch_buf_append(&b, t->text + from, t->len - from);
+    if (rc != VOUCH_OK) {
+        rc = vouch_err_set(err, rc, "%s building the request object",
+                           rc == VOUCH_E_LIMIT ? "size limit" : "out of memory");
+        goto out;
+    }
+    o.kid = t->kid;
+    rc = vouch_jws_sign_compact(t->key, &o, b.data, b.len, out, err);
+out:
+    vouch_buf_free(&b);
     return rc;
 }
 

@@ -212,6 +212,28 @@ vouch_code vouch_siop_request_build(const vouch_key *server_key, const char *kid
                                     char **out, vouch_err *err);
 
 /*
+ * Server, many logins: a template of the request objects one server makes
+ * (key, kid, client_id, response_uri and definition fixed), with every
+ * claim but nonce, state, iat and exp serialized once. _build takes lp as
+ * vouch_siop_request_build does (the same checks and codes; client_id and
+ * response_uri must be the template's, VOUCH_E_ARG otherwise) and returns
+ * the same request object, byte for byte, for a third of the work outside
+ * the signature. The template holds a reference to the key and is
+ * immutable: builds may run in several threads at once. _new refuses
+ * (VOUCH_E_ARG) a definition that happens to hold one of its markers;
+ * build each request then.
+ */
+typedef struct vouch_siop_request_tmpl vouch_siop_request_tmpl;
+vouch_code vouch_siop_request_tmpl_new(const vouch_key *server_key, const char *kid,
+                                       const char *client_id, const char *response_uri,
+                                       const json_t *definition, vouch_siop_request_tmpl **out,
+                                       vouch_err *err);
+vouch_code vouch_siop_request_tmpl_build(const vouch_siop_request_tmpl *t,
+                                         const vouch_login_params *lp, char **out,
+                                         vouch_err *err);
+void vouch_siop_request_tmpl_free(vouch_siop_request_tmpl *t);
+
+/*
  * Device: verifies the request object with the policy's server role and
  * checks response_uri has the expected origin (scheme://host[:port]).
  * Order and codes: size cap (VOUCH_E_JWS_TOO_LARGE) -> compact JWS, one

@@ -196,6 +196,35 @@ static vouch_did_cache *vd_did_cache(void)
     return did_cache;
 }
 
+/* The request object template (vouch_siop_request_tmpl) of this process's
+ * server: everything but nonce, state, iat and exp is the same in every
+ * login, so it is serialized once, at the first GET /auth/request. Made
+ * for one server and one response_uri; anything else (or a template that
+ * could not be made) builds each request object in full. */
+static pthread_mutex_t req_tmpl_lock = PTHREAD_MUTEX_INITIALIZER;
+static vouch_siop_request_tmpl *req_tmpl;
+static const vd_server *req_tmpl_server;
+static int req_tmpl_tried;
+
+static const vouch_siop_request_tmpl *vd_request_tmpl(vd_server *s, const char *response_uri)
+{
+    const vouch_siop_request_tmpl *t = NULL;
+
+    pthread_mutex_lock(&req_tmpl_lock);
+    if (!req_tmpl_tried) {
+        req_tmpl_tried = 1;
+        req_tmpl_server = s;
+        if (vouch_siop_request_tmpl_new(s->cfg.key, s->cfg.kid, s->cfg.did, response_uri,
+                                        s->cfg.authz.allowlist_mode ? NULL : s->cfg.definition,
+                                        &req_tmpl, NULL) != VOUCH_OK)
+            req_tmpl = NULL;
+    }
+    if (req_tmpl_server == s)
+        t = req_tmpl;
+    pthread_mutex_unlock(&req_tmpl_lock);
+    return t;
+}
+
 static int64_t nonce_ttl(const vd_server *s)
 {
     return s->cfg.authz.nonce_ttl > 0 ? s->cfg.authz.nonce_ttl : VD_REQUEST_TTL_DEFAULT;
@@ -254,6 +283,7 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
     vouch_err e;
     vd_login_row row;
     vouch_login_params lp;
+    const vouch_siop_request_tmpl *tmpl;
     char response_uri[VD_URL_MAX + 32];
     char *jwt = NULL;
     int64_t now = s->clock();
@@ -282,9 +312,14 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
     lp.iat = now;
     lp.exp = row.expires;
     /* allowlist mode asks for the id_token alone */
-    if ((rc = vouch_siop_request_build(s->cfg.key, s->cfg.kid, &lp,
-                                       s->cfg.authz.allowlist_mode ? NULL : s->cfg.definition,
-                                       &jwt, &e)) != VOUCH_OK)
+    tmpl = vd_request_tmpl(s, response_uri);
+    if (tmpl && vouch_siop_request_tmpl_build(tmpl, &lp, &jwt, &e) == VOUCH_OK)
+        rc = VOUCH_OK;
+    else
+        rc = vouch_siop_request_build(s->cfg.key, s->cfg.kid, &lp,
+                                      s->cfg.authz.allowlist_mode ? NULL : s->cfg.definition,
+                                      &jwt, &e);
+    if (rc != VOUCH_OK)
         goto out;
     out->status = 200;
     out->content_type = "application/oauth-authz-req+jwt";
