@@ -89,7 +89,7 @@ expect "show the signatures" 0 "$VOUCH" release show rel.json --json
 check "show lists both kids" grep -q "did:web:example.com#release-1" "$W/out"
 
 cp fw.img bad.img
-printf 'X' | dd of=bad.img bs=1 seek=1000 conv=notrunc status=none
+/usr/bin/python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(1000); b=f.read(1); f.seek(1000); f.write(bytes([b[0]^0xff]))' bad.img  # flip one byte: always a change
 expect "tampered image" 123 "$VOUCH" release verify rel.json --policy policy.jws --image bad.img
 head -c 1048576 fw.img > short.img
 expect "short image" 124 "$VOUCH" release verify rel.json --policy policy.jws --image short.img
