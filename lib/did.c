@@ -405,8 +405,10 @@ vouch_code vouch_did_cache_decode(vouch_did_cache *c, const char *did, vouch_key
     if (!out)
         return vouch_err_set(err, VOUCH_E_ARG, "vouch_did_cache_decode: out is NULL");
     *out = NULL;
-    if (!c)
-        return vouch_did_key_decode(did, out, err);
+    if (!c) {
+        rc = vouch_did_key_decode(did, out, err);
+        goto out;
+    }
     if ((rc = did_key_split(did, &id, &idlen, err)) != VOUCH_OK)
         goto out;
     h = did_hash(id, idlen);
