@@ -335,12 +335,64 @@ static void test_alloc_failures(void **state)
     assert_true(ok_seen);
 }
 
+/* The did:key cache gives exactly what a fresh decode gives: the same key,
+ * the same code for a bad DID (never cached), past evictions, and keys that
+ * outlive the cache. */
+static void test_cache(void **state)
+{
+    vouch_did_cache *c = NULL;
+    vouch_key *keys[3] = {NULL, NULL, NULL}, *k = NULL, *fresh = NULL;
+    char *dids[3] = {NULL, NULL, NULL};
+    vouch_err e, e2;
+    (void)state;
+
+    vouch_err_clear(&e);
+    assert_code(vouch_did_cache_new(0, &c, &e), VOUCH_E_ARG, e);
+    assert_code(vouch_did_cache_new(VOUCH_DID_CACHE_MAX + 1, &c, &e), VOUCH_E_ARG, e);
+    assert_ok(vouch_did_cache_new(2, &c, &e), e);
+    for (int i = 0; i < 3; i++) {
+        assert_ok(vouch_key_generate(i == 1 ? VOUCH_KEY_ED25519 : VOUCH_KEY_P256, &keys[i], &e),
+                  e);
+        assert_ok(vouch_did_key_encode(keys[i], &dids[i], &e), e);
+    }
+    /* three DIDs through a cache of two, twice: every answer is right, the
+     * first one after its eviction too */
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 3; i++) {
+            assert_ok(vouch_did_cache_decode(c, dids[i], &k, &e), e);
+            assert_true(vouch_key_equal(k, keys[i]));
+            vouch_key_free(k);
+        }
+    /* a bad DID: the same code as an uncached decode, every time */
+    for (int i = 0; i < 2; i++) {
+        assert_code(vouch_did_cache_decode(c, "did:key:zDnaNOTAKEY", &k, &e),
+                    vouch_did_key_decode("did:key:zDnaNOTAKEY", &fresh, &e2), e);
+        assert_null(k);
+        assert_null(fresh);
+    }
+    assert_code(vouch_did_cache_decode(c, "did:web:example.com", &k, &e), VOUCH_E_DID_METHOD, e);
+    /* a key handed out lives on after the cache is gone */
+    assert_ok(vouch_did_cache_decode(c, dids[2], &k, &e), e);
+    vouch_did_cache_free(c);
+    assert_true(vouch_key_equal(k, keys[2]));
+    vouch_key_free(k);
+    /* no cache: a plain decode */
+    assert_ok(vouch_did_cache_decode(NULL, dids[0], &k, &e), e);
+    assert_true(vouch_key_equal(k, keys[0]));
+    vouch_key_free(k);
+    for (int i = 0; i < 3; i++) {
+        vouch_key_free(keys[i]);
+        vouch_free(dids[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_cases),
         cmocka_unit_test(test_multicodec),     cmocka_unit_test(test_limits_and_args),
         cmocka_unit_test(test_document),       cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_cache),
     };
     vouch_json_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

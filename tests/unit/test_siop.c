@@ -602,6 +602,57 @@ static void test_request_roundtrip(void **state)
     vouch_free(ro);
 }
 
+/* The server's template makes the request object vouch_siop_request_build
+ * makes: the same header and claims (ES256 signatures differ run to run),
+ * which verify the same way; lp must name the template's client and URI. */
+static void test_request_template(void **state)
+{
+    vouch_siop_request_tmpl *t = NULL;
+    vouch_login_params lp = F.lp;
+    vouch_siop_request r;
+    char *a = NULL, *b = NULL;
+    const char *da, *db;
+    vouch_err e;
+    (void)state;
+
+    vouch_err_clear(&e);
+    assert_ok(vouch_siop_request_tmpl_new(F.pf.server, "server-1", DID_WEB, RESPONSE_URI, F.def,
+                                          &t, &e),
+              e);
+    a = request(F.def);
+    assert_ok(vouch_siop_request_tmpl_build(t, &F.lp, &b, &e), e);
+    da = strrchr(a, '.');
+    db = strrchr(b, '.');
+    assert_int_equal(da - a, db - b);
+    assert_memory_equal(a, b, (size_t)(da - a)); /* header.claims, byte for byte */
+    assert_ok(vouch_siop_request_verify(F.policy, b, strlen(b), ORIGIN, NOW, &r, &e), e);
+    assert_string_equal(r.nonce, NONCE);
+    assert_true(json_equal(r.definition, F.def));
+    vouch_siop_request_free(&r);
+    vouch_free(b);
+    b = NULL;
+    /* another nonce and state go where they belong */
+    lp.nonce = "n0nce-other-0123456789abcdef";
+    lp.state = "state-other";
+    assert_ok(vouch_siop_request_tmpl_build(t, &lp, &b, &e), e);
+    assert_ok(vouch_siop_request_verify(F.policy, b, strlen(b), ORIGIN, NOW, &r, &e), e);
+    assert_string_equal(r.nonce, lp.nonce);
+    assert_string_equal(r.state, lp.state);
+    vouch_siop_request_free(&r);
+    vouch_free(b);
+    b = NULL;
+    /* the template's client and response URI only */
+    lp = F.lp;
+    lp.client_id = "did:web:other.example";
+    assert_code(vouch_siop_request_tmpl_build(t, &lp, &b, &e), VOUCH_E_ARG, e);
+    lp = F.lp;
+    lp.response_uri = "https://other.example/auth/response";
+    assert_code(vouch_siop_request_tmpl_build(t, &lp, &b, &e), VOUCH_E_ARG, e);
+    assert_null(b);
+    vouch_siop_request_tmpl_free(t);
+    vouch_free(a);
+}
+
 static void test_request_build_args(void **state)
 {
     vouch_login_params lp = F.lp;
@@ -803,6 +854,17 @@ static vouch_code verify(const resp *r, const vouch_authz *a, vouch_device_facts
                                       r->sub ? strlen(r->sub) : 0, NOW, f, e);
 }
 
+/* Verification through a DID cache answers exactly as without one, for a
+ * good response and for refused ones, and the cache stays usable. */
+static vouch_code verify_cached(vouch_did_cache *c, const resp *r, vouch_device_facts *f,
+                                vouch_err *e)
+{
+    return vouch_siop_response_verify_cached(
+        c, F.policy, &F.authz, &F.lp, r->id_token, r->id_token ? strlen(r->id_token) : 0,
+        r->vp_token, r->vp_token ? strlen(r->vp_token) : 0, r->sub, r->sub ? strlen(r->sub) : 0,
+        NOW, f, e);
+}
+
 static void test_response_roundtrip(void **state)
 {
     vouch_device_facts f;
@@ -901,6 +963,44 @@ static resp with_sub(const char *sub)
             assert_string_equal(f__.did, "");                                                \
         resp_free(&r__);                                                                     \
     } while (0)
+
+static void test_response_cached(void **state)
+{
+    vouch_did_cache *c = NULL;
+    vouch_device_facts f1, f2;
+    char *vm = vm_of(F.did);
+    json_t *cl;
+    resp good, bad;
+    vouch_err e, e2;
+    (void)state;
+
+    vouch_err_clear(&e);
+    assert_ok(vouch_did_cache_new(8, &c, &e), e);
+    good = respond(F.dev, F.cred);
+    for (int i = 0; i < 2; i++) { /* a miss, then a hit */
+        assert_ok(verify_cached(c, &good, &f1, &e), e);
+        assert_string_equal(f1.did, F.did);
+        assert_string_equal(f1.serial, "SN-0001");
+    }
+    assert_ok(verify_cached(NULL, &good, &f2, &e), e);
+    assert_memory_equal(&f1, &f2, sizeof(f1));
+    /* a refused response: the same code with and without the cache */
+    cl = idt_claims(F.did);
+    json_object_set_new(cl, "nonce", json_string("n0nce-0123456789abcdefghijkX"));
+    bad = with_idt(sign_claims(F.dev, "JWT", vm, cl));
+    assert_code(verify_cached(c, &bad, &f1, &e), VOUCH_E_LOGIN_NONCE, e);
+    assert_code(verify(&bad, NULL, &f2, &e2), VOUCH_E_LOGIN_NONCE, e2);
+    resp_free(&bad);
+    /* signed by another key than its DID names */
+    bad = with_idt(sign_claims(F.other, "JWT", vm, idt_claims(F.did)));
+    assert_code(verify_cached(c, &bad, &f1, &e), verify(&bad, NULL, &f2, &e2), e);
+    assert_int_not_equal(e.code, VOUCH_OK);
+    resp_free(&bad);
+    assert_ok(verify_cached(c, &good, &f1, &e), e); /* still good afterwards */
+    resp_free(&good);
+    vouch_did_cache_free(c);
+    free(vm);
+}
 
 static void test_response_id_token(void **state)
 {
@@ -1388,9 +1488,11 @@ int main(void)
         cmocka_unit_test(test_authz_definition),
         cmocka_unit_test(test_authz_check),
         cmocka_unit_test(test_request_roundtrip),
+        cmocka_unit_test(test_request_template),
         cmocka_unit_test(test_request_build_args),
         cmocka_unit_test(test_request_hostile),
         cmocka_unit_test(test_response_roundtrip),
+        cmocka_unit_test(test_response_cached),
         cmocka_unit_test(test_response_id_token),
         cmocka_unit_test(test_response_vp_token),
         cmocka_unit_test(test_response_submission),
