@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "project.h"
 #include "vouch/cli.h"
 #include "vouch/policy.h"
 #include "vouch/release.h"
@@ -100,57 +101,17 @@ static vouch_code copy_field(char *dst, size_t cap, const char *s, const char *w
     return VOUCH_OK;
 }
 
-/* The project's did:web from P/project.json ("did", else "did:web:" + "domain"). */
+/* The project's did:web, through the project module (one reader of
+ * project.json for every command). */
 static vouch_code project_did(const char *dir, char *out, size_t cap, vouch_err *err)
 {
-    char path[4096];
-    char *text = NULL;
-    size_t len = 0;
-    json_t *doc = NULL;
-    const char *did = NULL, *domain = NULL;
-    vouch_code rc;
+    proj pj;
+    vouch_code rc = proj_load(dir, &pj, err);
 
-    if (snprintf(path, sizeof(path), "%s/project.json", dir) >= (int)sizeof(path)) {
-        rc = vouch_err_set(err, VOUCH_E_ARG, "project path is too long");
-        goto out;
-    }
-    rc = cli_read_text(path, 64u * 1024u, &text, &len, err);
-    if (rc != VOUCH_OK)
-        goto out;
-    rc = vouch_json_parse_object(text, len, NULL, &doc, err);
-    if (rc != VOUCH_OK) {
-        vouch_err_prefix(err, "%s", path);
-        goto out;
-    }
-    if (vouch_json_get_string(doc, "did", &did, NULL) == VOUCH_OK) {
-        rc = copy_field(out, cap, did, "the project DID", err);
-    } else if (vouch_json_get_string(doc, "domain", &domain, NULL) == VOUCH_OK) {
-        if (snprintf(out, cap, "did:web:%s", domain) >= (int)cap)
-            rc = vouch_err_set(err, VOUCH_E_ARG, "the project domain is too long");
-    } else {
-        rc = vouch_err_set(err, VOUCH_E_NOTFOUND, "%s names no \"did\" nor \"domain\"", path);
-    }
-out:
-    json_decref(doc);
-    vouch_free(text);
+    if (rc == VOUCH_OK)
+        rc = copy_field(out, cap, pj.did, "the project DID", err);
+    proj_free(&pj);
     return rc;
-}
-
-/* A key of the project: P/keys/<id>.pem, else P/<id>.pem. */
-static vouch_code project_key(const char *dir, const char *id, vouch_key **out, vouch_err *err)
-{
-    static const char *const layouts[][2] = {{"/keys/", ".pem"}, {"/", ".pem"}};
-    char path[4096];
-    struct stat sb;
-
-    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        if (snprintf(path, sizeof(path), "%s%s%s%s", dir, layouts[i][0], id, layouts[i][1]) >=
-            (int)sizeof(path))
-            return vouch_err_set(err, VOUCH_E_ARG, "project path is too long");
-        if (stat(path, &sb) == 0)
-            return vouch_key_load(path, out, err);
-    }
-    return vouch_err_set(err, VOUCH_E_NOTFOUND, "no key %s in %s/keys", id, dir);
 }
 
 /* id must be a plain name: it becomes part of a path and of a kid. */
@@ -320,14 +281,16 @@ static vouch_code release_sign(const cli_args *a, vouch_err *err)
     const char *dir = cli_get(a, "dir"), *keyref = cli_get(a, "key");
     const char *key_id = cli_get(a, "key-id"), *kid_opt = cli_get(a, "kid");
     const char *out = cli_get(a, "out");
-    char did[VOUCH_DID_MAX_LEN], kid[VOUCH_DID_MAX_LEN + 80];
+    char kid[VOUCH_DID_MAX_LEN + 80];
     char *text = NULL, *signed_text = NULL;
     size_t len = 0;
     vouch_key *k = NULL;
     vouch_release rel;
     size_t nsigs = 0;
+    proj pj;
     vouch_code rc;
 
+    memset(&pj, 0, sizeof(pj));
     if (!!dir == !!keyref) {
         rc = vouch_err_set(err, VOUCH_E_USAGE, "release sign: give --dir P or --key KEY");
         goto out;
@@ -345,10 +308,10 @@ static vouch_code release_sign(const cli_args *a, vouch_err *err)
             rc = vouch_err_set(err, VOUCH_E_USAGE, "--key-id must be a plain name");
             goto out;
         }
-        if ((rc = project_did(dir, did, sizeof(did), err)) != VOUCH_OK ||
-            (rc = project_key(dir, key_id, &k, err)) != VOUCH_OK)
+        if ((rc = proj_load(dir, &pj, err)) != VOUCH_OK ||
+            (rc = proj_load_key(&pj, key_id, &k, err)) != VOUCH_OK)
             goto out;
-        snprintf(kid, sizeof(kid), "%s#%s", did, key_id);
+        snprintf(kid, sizeof(kid), "%s#%s", pj.did, key_id);
     } else {
         if ((rc = cli_load_key(keyref, &k, err)) != VOUCH_OK)
             goto out;
@@ -381,6 +344,7 @@ static vouch_code release_sign(const cli_args *a, vouch_err *err)
         printf("signed release %s: %zu signature%s\n", rel.version, nsigs,
                nsigs == 1 ? "" : "s");
 out:
+    proj_free(&pj);
     vouch_key_free(k);
     vouch_free(text);
     vouch_free(signed_text);
