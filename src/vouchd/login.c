@@ -2,8 +2,9 @@
  * each function takes the request's bytes and fills one reply (status and
  * a JSON body, or the signed request object).
  *
- *   POST /auth/siop          {"did"} -> a login row (random id, state and
- *                            nonce of 128 bits each) -> openid:// URL
+ *   POST /auth/siop          {"did"} -> a login row (random state and nonce
+ *                            of 128 bits each; the state is also the
+ *                            request id) -> openid:// URL
  *   GET /auth/request/<id>   the request object, signed by the server key
  *   POST /auth/response      id_token, vp_token, presentation_submission,
  *                            state -> verify (signatures and claims, outside
@@ -248,15 +249,14 @@ void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_rep
     /* the device names itself by its did:key: a key we can verify with */
     if ((rc = vouch_did_cache_decode(vd_did_cache(), row.did, &k, &e)) != VOUCH_OK)
         goto out;
-    if ((rc = vd_random_b64(VD_ID_BYTES, row.id, sizeof(row.id), &e)) != VOUCH_OK ||
-        (rc = vd_random_b64(VD_ID_BYTES, row.state, sizeof(row.state), &e)) != VOUCH_OK ||
+    if ((rc = vd_random_b64(VD_ID_BYTES, row.state, sizeof(row.state), &e)) != VOUCH_OK ||
         (rc = vd_random_b64(VD_ID_BYTES, row.nonce, sizeof(row.nonce), &e)) != VOUCH_OK)
         goto out;
     row.created = s->clock();
     row.expires = row.created + nonce_ttl(s);
     if ((rc = s->store->ops->login_create(s->store, &row, &e)) != VOUCH_OK)
         goto out;
-    snprintf(uri, sizeof(uri), "%s/auth/request/%s", s->public_url, row.id);
+    snprintf(uri, sizeof(uri), "%s/auth/request/%s", s->public_url, row.state);
     if ((rc = vouch_form_encode(s->cfg.did, strlen(s->cfg.did), &enc_id, &e)) != VOUCH_OK ||
         (rc = vouch_form_encode(uri, strlen(uri), &enc_uri, &e)) != VOUCH_OK)
         goto out;
@@ -294,7 +294,7 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
         rc = vouch_err_set(&e, VOUCH_E_NOTFOUND, "no such login request");
         goto out;
     }
-    if ((rc = s->store->ops->login_by_id(s->store, id, &row, &e)) != VOUCH_OK)
+    if ((rc = s->store->ops->login_get(s->store, id, VOUCH_E_NOTFOUND, &row, &e)) != VOUCH_OK)
         goto out;
     if (row.used) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "this login was already answered");
@@ -369,7 +369,8 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "unknown state");
         goto out;
     }
-    if ((rc = s->store->ops->login_by_state(s->store, f[F_STATE].value, &row, &e)) != VOUCH_OK)
+    if ((rc = s->store->ops->login_get(s->store, f[F_STATE].value, VOUCH_E_LOGIN_STATE, &row,
+                                       &e)) != VOUCH_OK)
         goto out;
     /* fail fast on a replay or a late answer; the store checks again,
      * atomically, before anything is issued */

@@ -16,13 +16,12 @@
 
 #include "vouchd/vouchd.h"
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 static const char pg_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS vouchd_meta(version INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS logins("
-    " id TEXT PRIMARY KEY NOT NULL,"
-    " state TEXT NOT NULL UNIQUE,"
+    " state TEXT PRIMARY KEY NOT NULL,"
     " nonce TEXT NOT NULL,"
     " did TEXT NOT NULL,"
     " created BIGINT NOT NULL,"
@@ -57,6 +56,10 @@ static const char pg_schema_sql[] =
     " $f$ BEGIN RAISE EXCEPTION 'audit is append-only'; END $f$;"
     "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
     " FOR EACH ROW EXECUTE FUNCTION vouchd_audit_append_only();";
+
+/* From schema 1, whose logins had a request id beside the state: logins
+ * last minutes, so the table is made anew. */
+static const char pg_migrate_1_sql[] = "DROP TABLE IF EXISTS logins";
 
 typedef struct pg_store {
     vd_store base;
@@ -131,64 +134,49 @@ static vouch_code pg_login_create(vd_store *s, const vd_login_row *row, vouch_er
 {
     pg_store *db = (pg_store *)s;
     char created[24], expires[24];
-    const char *p[6] = {row->id, row->state, row->nonce, row->did, created, expires};
+    const char *p[5] = {row->state, row->nonce, row->did, created, expires};
     vouch_code rc;
 
     i64(created, sizeof(created), row->created);
     i64(expires, sizeof(expires), row->expires);
     pthread_mutex_lock(&db->lock);
     rc = pg_cmd(db,
-                "INSERT INTO logins(id, state, nonce, did, created, expires)"
-                " VALUES($1, $2, $3, $4, $5, $6)",
-                6, p, NULL, "creating a login", err);
+                "INSERT INTO logins(state, nonce, did, created, expires)"
+                " VALUES($1, $2, $3, $4, $5)",
+                5, p, NULL, "creating a login", err);
     pthread_mutex_unlock(&db->lock);
     return rc;
 }
 
-static vouch_code pg_login_get(pg_store *db, const char *sql, const char *key, vd_login_row *row,
-                               vouch_code absent, vouch_err *err)
+static vouch_code pg_login_get(vd_store *s, const char *state, vouch_code absent,
+                               vd_login_row *row, vouch_err *err)
 {
+    pg_store *db = (pg_store *)s;
     PGresult *r = NULL;
-    const char *p[1] = {key};
+    const char *p[1] = {state};
     vouch_code rc;
 
     memset(row, 0, sizeof(*row));
     pthread_mutex_lock(&db->lock);
-    if ((rc = pg_exec(db, sql, 1, p, PGRES_TUPLES_OK, &r, "looking up a login", err)) !=
-        VOUCH_OK)
+    if ((rc = pg_exec(db,
+                      "SELECT state, nonce, did, created, expires, used FROM logins"
+                      " WHERE state = $1",
+                      1, p, PGRES_TUPLES_OK, &r, "looking up a login", err)) != VOUCH_OK)
         goto out;
     if (PQntuples(r) != 1) {
         rc = vouch_err_set(err, absent, "no such login");
         goto out;
     }
-    copy_val(r, 0, 0, row->id, sizeof(row->id));
-    copy_val(r, 0, 1, row->state, sizeof(row->state));
-    copy_val(r, 0, 2, row->nonce, sizeof(row->nonce));
-    copy_val(r, 0, 3, row->did, sizeof(row->did));
-    row->created = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-    row->expires = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-    row->used = atoi(PQgetvalue(r, 0, 6)) != 0;
+    copy_val(r, 0, 0, row->state, sizeof(row->state));
+    copy_val(r, 0, 1, row->nonce, sizeof(row->nonce));
+    copy_val(r, 0, 2, row->did, sizeof(row->did));
+    row->created = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    row->expires = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    row->used = atoi(PQgetvalue(r, 0, 5)) != 0;
 out:
     PQclear(r);
     pthread_mutex_unlock(&db->lock);
     return rc;
-}
-
-static vouch_code pg_login_by_id(vd_store *s, const char *id, vd_login_row *row, vouch_err *err)
-{
-    return pg_login_get((pg_store *)s,
-                        "SELECT id, state, nonce, did, created, expires, used FROM logins"
-                        " WHERE id = $1",
-                        id, row, VOUCH_E_NOTFOUND, err);
-}
-
-static vouch_code pg_login_by_state(vd_store *s, const char *state, vd_login_row *row,
-                                    vouch_err *err)
-{
-    return pg_login_get((pg_store *)s,
-                        "SELECT id, state, nonce, did, created, expires, used FROM logins"
-                        " WHERE state = $1",
-                        state, row, VOUCH_E_LOGIN_STATE, err);
 }
 
 static vouch_code pg_audit(pg_store *db, int64_t now, const char *event, const char *did,
@@ -446,8 +434,8 @@ static void pg_close(vd_store *s)
 }
 
 static const vd_store_ops pg_ops = {
-    pg_login_create, pg_login_by_id, pg_login_by_state, pg_login_finish, pg_token_check,
-    pg_revoke,       pg_enroll,      pg_prune,          pg_counts,       pg_close,
+    pg_login_create, pg_login_get, pg_login_finish, pg_token_check, pg_revoke,
+    pg_enroll,       pg_prune,     pg_counts,       pg_close,
 };
 
 /* Runs one fixed statement (nothing from outside reaches it) and keeps its
@@ -463,7 +451,8 @@ static vouch_code pg_fixed(pg_store *db, const char *sql, ExecStatusType want, P
 }
 
 /*
- * Checks the schema version and creates the schema in an empty database.
+ * Checks the schema version and creates the schema in an empty database,
+ * or upgrades schema 1.
  * Several vouchd may start at once against one database, and CREATE TABLE
  * IF NOT EXISTS is not safe under concurrency in PostgreSQL: the check and
  * the creation run in one transaction under a fixed advisory lock, so one
@@ -493,13 +482,16 @@ static vouch_code pg_schema(pg_store *db, int create, vouch_err *err)
         rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);
         goto out;
     }
-    if (version != 0 || !create) {
+    if (version != 1 && (version != 0 || !create)) {
         rc = vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
                            version, PG_SCHEMA_VERSION);
         goto out;
     }
-    if ((rc = pg_fixed(db, pg_schema_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
-        (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(1)", PGRES_COMMAND_OK, &r,
+    if ((version == 1 &&
+         (rc = pg_fixed(db, pg_migrate_1_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK) ||
+        (rc = pg_fixed(db, pg_schema_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
+        (rc = pg_fixed(db, "DELETE FROM vouchd_meta", PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
+        (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(2)", PGRES_COMMAND_OK, &r,
                        err)) != VOUCH_OK)
         goto out;
     rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);

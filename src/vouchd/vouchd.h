@@ -33,7 +33,7 @@
 #define VD_URL_MAX 512          /* --public-url */
 #define VD_DB_URL_MAX 1024
 #define VD_FILE_MAX (256u * 1024u) /* any file of S */
-#define VD_ID_BYTES 16          /* request id, state, nonce: 128 bits */
+#define VD_ID_BYTES 16          /* state (also the request id), nonce: 128 bits */
 #define VD_ID_LEN 22            /* base64url of 16 bytes */
 #define VD_TOKEN_BYTES 32       /* access token: 256 bits */
 #define VD_TOKEN_LEN 43
@@ -65,9 +65,10 @@ vouch_code vd_path(const char *dir, const char *name, char *out, size_t cap, vou
 
 /* ------------------------------------------------------------------- store */
 
-/* One login, as POST /auth/siop created it. */
+/* One login, as POST /auth/siop created it. The state is also the request
+ * id of request_uri: whoever can fetch the request object reads the state
+ * in it anyway, so a second random key would add nothing but an index. */
 typedef struct vd_login_row {
-    char id[VD_ID_LEN + 1];
     char state[VD_ID_LEN + 1];
     char nonce[VD_ID_LEN + 1];
     char did[VOUCH_DID_MAX + 1];
@@ -99,11 +100,9 @@ typedef struct vd_store vd_store;
 
 typedef struct vd_store_ops {
     vouch_code (*login_create)(vd_store *s, const vd_login_row *row, vouch_err *err);
-    /* by request id: VOUCH_E_NOTFOUND if absent */
-    vouch_code (*login_by_id)(vd_store *s, const char *id, vd_login_row *row, vouch_err *err);
-    /* by state: VOUCH_E_LOGIN_STATE if absent */
-    vouch_code (*login_by_state)(vd_store *s, const char *state, vd_login_row *row,
-                                 vouch_err *err);
+    /* by state (= request id): the code `absent` if there is no such login */
+    vouch_code (*login_get)(vd_store *s, const char *state, vouch_code absent, vd_login_row *row,
+                            vouch_err *err);
     /*
      * In one transaction: consume the login's nonce (UPDATE ... SET used = 1
      * WHERE state = ? AND used = 0 AND expires > now: exactly one winner;

@@ -175,4 +175,53 @@ tail -n +"$((LOGLINES + 1))" vouchd.log | grep -q "clone signal" && bad "refresh
 
 stop
 grep -qE '"access_token"|Bearer [A-Za-z0-9_-]{43}' vouchd.log && bad "log hygiene" || ok "no token in the server log"
+
+# --------------------------------------------------- schema 1 is upgraded
+# A database made by the first vouchd (schema 1: logins with a request id
+# beside the state, rowid tables): devices and audit survive the upgrade,
+# logins and tokens (minutes to hours of life) are made anew.
+"$PY" - "$DID2" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("v1.db")
+db.executescript("""
+CREATE TABLE logins(id TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL UNIQUE, nonce TEXT NOT NULL,
+  did TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0 CHECK(used IN (0,1))) STRICT;
+CREATE INDEX logins_expires ON logins(expires);
+CREATE TABLE devices(did TEXT PRIMARY KEY NOT NULL,
+  registered INTEGER NOT NULL DEFAULT 0 CHECK(registered IN (0,1)),
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1)),
+  registered_at INTEGER, revoked_at INTEGER) STRICT;
+CREATE TABLE tokens(hash BLOB PRIMARY KEY NOT NULL CHECK(length(hash) = 32), did TEXT NOT NULL,
+  serial TEXT NOT NULL, hardware TEXT NOT NULL, login_state TEXT NOT NULL, issued INTEGER NOT NULL,
+  expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1))) STRICT;
+CREATE INDEX tokens_did ON tokens(did, expires);
+CREATE INDEX tokens_expires ON tokens(expires);
+CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,
+  event TEXT NOT NULL CHECK(event IN ('login','clone','revoked','registered')),
+  did TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+PRAGMA user_version = 1;
+""")
+db.execute("INSERT INTO devices(did, revoked, revoked_at) VALUES(?, 1, 1)", (sys.argv[1],))
+db.execute("INSERT INTO audit(time, event, did, code) VALUES(1, 'revoked', ?, 0)", (sys.argv[1],))
+db.execute("INSERT INTO logins VALUES('i', 's', 'n', ?, 1, 2, 0)", (sys.argv[1],))
+db.execute("INSERT INTO tokens VALUES(zeroblob(32), ?, 'SN', 'hw', 's', 1, 2, 0)", (sys.argv[1],))
+db.commit()
+PYEOF
+"$VOUCHD" revoke --dir S --db "sqlite:$PWD/v1.db" "$DID1" >/dev/null 2>err.txt && ok "vouchd opens a schema-1 database" || bad "schema 1" "$(cat err.txt)"
+got=$("$PY" -c '
+import sqlite3; db = sqlite3.connect("v1.db"); q = lambda s: db.execute(s).fetchone()[0]
+cols = [r[1] for r in db.execute("PRAGMA table_info(logins)")]
+print(q("PRAGMA user_version"), q("SELECT count(*) FROM devices WHERE revoked = 1"),
+      q("SELECT count(*) FROM audit"), q("SELECT count(*) FROM logins"), q("SELECT count(*) FROM tokens"),
+      "id" in cols)')
+[ "$got" = "2 2 2 0 0 False" ] && ok "schema 1 -> 2: revocations and audit kept, logins and tokens made anew" ||
+  bad "schema upgrade" "$got"
+"$PY" -c 'import sqlite3; db = sqlite3.connect("v9.db"); db.execute("CREATE TABLE t(x)"); db.execute("PRAGMA user_version = 9"); db.commit()'
+set +e; "$VOUCHD" revoke --dir S --db "sqlite:$PWD/v9.db" "$DID1" >/dev/null 2>err.txt; rc=$?; set -e
+v9=$("$PY" -c 'import sqlite3; db = sqlite3.connect("v9.db"); print(db.execute("PRAGMA user_version").fetchone()[0], [r[0] for r in db.execute("SELECT name FROM sqlite_master")])')
+[ "$rc" = 160 ] && grep -q "schema version 9" err.txt && [ "$v9" = "9 ['t']" ] && ok "a database of an unknown schema is refused (exit 160), untouched" ||
+  bad "unknown schema" "rc=$rc $v9 $(cat err.txt)"
 finish
