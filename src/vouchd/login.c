@@ -256,6 +256,7 @@ void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_rep
     row.expires = row.created + nonce_ttl(s);
     if ((rc = s->store->ops->login_create(s->store, &row, &e)) != VOUCH_OK)
         goto out;
+    vd_login_cache_put(&row);
     snprintf(uri, sizeof(uri), "%s/auth/request/%s", s->public_url, row.state);
     if ((rc = vouch_form_encode(s->cfg.did, strlen(s->cfg.did), &enc_id, &e)) != VOUCH_OK ||
         (rc = vouch_form_encode(uri, strlen(uri), &enc_uri, &e)) != VOUCH_OK)
@@ -294,7 +295,8 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
         rc = vouch_err_set(&e, VOUCH_E_NOTFOUND, "no such login request");
         goto out;
     }
-    if ((rc = s->store->ops->login_get(s->store, id, VOUCH_E_NOTFOUND, &row, &e)) != VOUCH_OK)
+    if (!vd_login_cache_get(id, &row) &&
+        (rc = s->store->ops->login_get(s->store, id, VOUCH_E_NOTFOUND, &row, &e)) != VOUCH_OK)
         goto out;
     if (row.used) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "this login was already answered");
@@ -369,7 +371,8 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "unknown state");
         goto out;
     }
-    if ((rc = s->store->ops->login_get(s->store, f[F_STATE].value, VOUCH_E_LOGIN_STATE, &row,
+    if (!vd_login_cache_get(f[F_STATE].value, &row) &&
+        (rc = s->store->ops->login_get(s->store, f[F_STATE].value, VOUCH_E_LOGIN_STATE, &row,
                                        &e)) != VOUCH_OK)
         goto out;
     /* fail fast on a replay or a late answer; the store checks again,
@@ -416,6 +419,9 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
     fin.refuse_clones = s->cfg.authz.refuse_clones;
     fin.peer = peer;
     rc = s->store->ops->login_finish(s->store, &fin, &clone, &e);
+    /* the store consumed the nonce (a clone refusal keeps it consumed) */
+    if (rc == VOUCH_OK || rc == VOUCH_E_LOGIN_NONCE || rc == VOUCH_E_LOGIN_CLONE)
+        vd_login_cache_used(row.state);
     if (clone) {
         vd_metric_inc(VD_M_CLONE);
         vd_log("clone signal: %s logged in while another session is live%s", row.did,

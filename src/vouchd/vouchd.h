@@ -10,6 +10,7 @@
  *   store_pg.c      the PostgreSQL backend (libpq)
  *   login.c         the login flow and the device API, no HTTP: one request
  *                   in, one reply (status + JSON body) out
+ *   login_cache.c   the logins this process started, read without the store
  *   metrics.c       counters and the Prometheus text
  *   http.c          libmicrohttpd: routes, body cap, TLS, clean stop
  *
@@ -196,6 +197,14 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
 /* GET /api/v1/whoami with the Authorization header value (may be NULL) */
 void vd_api_whoami(vd_server *s, const char *authorization, vd_reply *out);
 
+/* The login cache (login_cache.c): rows this process created, immutable
+ * but for `used`, which only the store decides (login_finish); a miss
+ * means "ask the store". put after the store has the row; get copies a hit
+ * into *row and returns 1; used marks a login whose nonce the store
+ * consumed. Thread-safe. */
+void vd_login_cache_put(const vd_login_row *row);
+int vd_login_cache_get(const char *state, vd_login_row *row);
+void vd_login_cache_used(const char *state);
 /* Random bytes as base64url into out (cap >= encoded + 1). */
 vouch_code vd_random_b64(size_t nbytes, char *out, size_t cap, vouch_err *err);
 /* Writes only printable ASCII of s (others as '?'), at most max bytes. */

@@ -243,12 +243,12 @@ def build_tokens(case, key, did, vc, req, other_key=None, other_vc=None):
     return id_token, vp_token, json.dumps(sub, separators=(",", ":"))
 
 
-def start_login(c, did):
+def start_login(c, did, c_get=None):
     st, ct, body = c.request("POST", "/auth/siop", json.dumps({"did": did}), "application/json")
     if st != 200:
         raise SystemExit("POST /auth/siop: %d %s" % (st, body))
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(json.loads(body)["request"]).query)
-    st, ct, jwt = c.request("GET", path_of(q["request_uri"][0]))
+    st, ct, jwt = (c_get or c).request("GET", path_of(q["request_uri"][0]))
     if st != 200:
         raise SystemExit("GET request_uri: %d %s" % (st, jwt))
     req = payload_of(jwt)
@@ -265,7 +265,10 @@ def cmd_login(a):
     vc = open(a.vc).read().strip() if a.vc else ""
     other_key = load_key(a.other_key) if a.other_key else ec.generate_private_key(ec.SECP256R1())
     other_vc = open(a.other_vc).read().strip() if a.other_vc else ""
-    req = start_login(c, did_of(load_key(a.start_as)) if a.start_as else did)
+    # --answer-url: started on one server, fetched and answered on another
+    # sharing its database (which has no local copy of the login)
+    c_ans = Client(a.answer_url) if a.answer_url else c
+    req = start_login(c, did_of(load_key(a.start_as)) if a.start_as else did, c_ans)
     if a.sleep:
         time.sleep(a.sleep)
     idt, vpt, sub = build_tokens(a.case, key, did, vc, req, other_key, other_vc)
@@ -281,13 +284,13 @@ def cmd_login(a):
     if a.case == "unknown-field":
         fields.append(("foo", "bar"))
     body = urllib.parse.urlencode(fields)
-    st, ct, out = c.request("POST", path_of(req["response_uri"]), body,
-                            "application/x-www-form-urlencoded")
+    st, ct, out = c_ans.request("POST", path_of(req["response_uri"]), body,
+                                "application/x-www-form-urlencoded")
     res = {"status": st, "body": out, "state": req["state"], "nonce": req["nonce"]}
     if a.replay or a.replay_url:
         # the same response again, to the same server or (--replay-url) to
         # another one sharing its database
-        c2 = Client(a.replay_url) if a.replay_url else c
+        c2 = Client(a.replay_url) if a.replay_url else c_ans
         st2, ct2, out2 = c2.request("POST", path_of(req["response_uri"]), body,
                                     "application/x-www-form-urlencoded")
         res["replay"] = {"status": st2, "body": out2}
@@ -367,6 +370,7 @@ def main():
     l.add_argument("--other-vc")
     l.add_argument("--replay", action="store_true")
     l.add_argument("--replay-url", help="post the replay to this server instead")
+    l.add_argument("--answer-url", help="fetch the request object and post the response here")
     l.add_argument("--start-as", help="start the login as this key's DID")
     l.add_argument("--sleep", type=float, default=0)
     po = sp.add_parser("post")

@@ -75,6 +75,16 @@ if "$PY" -c 'import json,sys; d=json.load(open("replay.json")); sys.exit(0 if d[
   ok "a login response accepted by server 1 is refused by server 2 (409): one nonce, one login"
 else bad "replay across the shared database: $(head -c 300 replay.json) $(head -c 200 err.txt)"; fi
 
+# a login started on server 1, fetched and answered on server 2 (which
+# never saw it: read from the shared database), then replayed to server 1
+# (whose own copy of the login must not make it acceptable)
+"$PY" "$SRC/tests/attacks/siop_device.py" login --url "http://127.0.0.1:$P1" --key dev1.pem \
+  --vc B1/credential.jwt --answer-url "http://127.0.0.1:$P2" --replay-url "http://127.0.0.1:$P1" \
+  > cross.json 2>err.txt || true
+if "$PY" -c 'import json,sys; d=json.load(open("cross.json")); sys.exit(0 if d["status"]==200 and d["replay"]["status"]==409 and "VOUCH_E_LOGIN_NONCE" in d["replay"]["body"] else 1)' 2>/dev/null; then
+  ok "a login started on server 1 completes on server 2; its replay to server 1 is refused (409 VOUCH_E_LOGIN_NONCE)"
+else bad "cross-server login: $(head -c 300 cross.json) $(head -c 200 err.txt)"; fi
+
 # revoke through one server's database; the other enforces it at once
 "$VOUCHD" revoke --dir S --db "$DB" "$DID1" >/dev/null && ok "vouchd revoke on the shared database" || bad "revoke"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "http://127.0.0.1:$P2/api/v1/whoami")
