@@ -160,9 +160,31 @@ static void refuse(vd_reply *out, const char *route, const vouch_err *e)
     vd_reply_error(out, e->code, NULL);
 }
 
-static int is_b64url_id(const char *s, size_t len)
+/* base64url's 64 characters in ASCII order */
+static const char exp_digits[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+void vd_exp_prefix(int64_t t, char out[VD_EXP_LEN + 1])
 {
-    if (len != VD_ID_LEN)
+    uint64_t v = t < 0 ? 0 : (uint64_t)t;
+
+    if (v >> (6 * VD_EXP_LEN))
+        v = (UINT64_C(1) << (6 * VD_EXP_LEN)) - 1;
+    for (int i = VD_EXP_LEN - 1; i >= 0; i--, v >>= 6)
+        out[i] = exp_digits[v & 63];
+    out[VD_EXP_LEN] = '\0';
+}
+
+void vd_token_key(const char *token, uint8_t key[VD_TOKEN_KEY_LEN])
+{
+    memcpy(key, token, VD_EXP_LEN);
+    SHA256((const unsigned char *)token, VD_TOKEN_LEN, key + VD_EXP_LEN);
+}
+
+/* A value we made: len characters, all base64url (the expiry prefix uses
+ * the same alphabet). */
+static int is_b64url_id(const char *s, size_t len, size_t want)
+{
+    if (len != want)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -249,11 +271,13 @@ void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_rep
     /* the device names itself by its did:key: a key we can verify with */
     if ((rc = vouch_did_cache_decode(vd_did_cache(), row.did, &k, &e)) != VOUCH_OK)
         goto out;
-    if ((rc = vd_random_b64(VD_ID_BYTES, row.state, sizeof(row.state), &e)) != VOUCH_OK ||
-        (rc = vd_random_b64(VD_ID_BYTES, row.nonce, sizeof(row.nonce), &e)) != VOUCH_OK)
-        goto out;
     row.created = s->clock();
     row.expires = row.created + nonce_ttl(s);
+    vd_exp_prefix(row.expires, row.state);
+    if ((rc = vd_random_b64(VD_ID_BYTES, row.state + VD_EXP_LEN, sizeof(row.state) - VD_EXP_LEN,
+                            &e)) != VOUCH_OK ||
+        (rc = vd_random_b64(VD_ID_BYTES, row.nonce, sizeof(row.nonce), &e)) != VOUCH_OK)
+        goto out;
     if ((rc = s->store->ops->login_create(s->store, &row, &e)) != VOUCH_OK)
         goto out;
     vd_login_cache_put(&row);
@@ -291,7 +315,7 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
     vouch_code rc;
 
     vouch_err_clear(&e);
-    if (!is_b64url_id(id, strlen(id))) {
+    if (!is_b64url_id(id, strlen(id), VD_STATE_LEN)) {
         rc = vouch_err_set(&e, VOUCH_E_NOTFOUND, "no such login request");
         goto out;
     }
@@ -351,13 +375,14 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
     vd_finish fin;
     char response_uri[VD_URL_MAX + 32];
     char token[VD_TOKEN_LEN + 1];
-    uint8_t hash[32];
+    uint8_t key[VD_TOKEN_KEY_LEN];
     int64_t now = s->clock();
     int clone = 0, allowlist = s->cfg.authz.allowlist_mode;
     vouch_code rc;
 
     vouch_err_clear(&e);
     memset(&facts, 0, sizeof(facts));
+    memset(&fin, 0, sizeof(fin));
     memset(token, 0, sizeof(token));
     if ((rc = vouch_form_parse(body, len, f, F__N, &e)) != VOUCH_OK)
         goto out;
@@ -366,8 +391,8 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
                            "vp_token and presentation_submission are required");
         goto out;
     }
-    /* the state is ours: 22 base64url bytes, else no login has it */
-    if (!is_b64url_id(f[F_STATE].value, f[F_STATE].len)) {
+    /* the state is ours: VD_STATE_LEN base64url bytes, else no login has it */
+    if (!is_b64url_id(f[F_STATE].value, f[F_STATE].len, VD_STATE_LEN)) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "unknown state");
         goto out;
     }
@@ -404,17 +429,18 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
                            "the response is not from the device that started the login");
         goto out;
     }
-    if ((rc = vd_random_b64(VD_TOKEN_BYTES, token, sizeof(token), &e)) != VOUCH_OK)
+    fin.token_expires = now + s->cfg.authz.access_ttl;
+    vd_exp_prefix(fin.token_expires, token);
+    if ((rc = vd_random_b64(VD_TOKEN_BYTES, token + VD_EXP_LEN, sizeof(token) - VD_EXP_LEN,
+                            &e)) != VOUCH_OK)
         goto out;
-    SHA256((const unsigned char *)token, VD_TOKEN_LEN, hash);
-    memset(&fin, 0, sizeof(fin));
+    vd_token_key(token, key);
     fin.state = row.state;
     fin.did = row.did;
     fin.serial = facts.serial;
     fin.hardware = facts.hardware;
-    fin.token_hash = hash;
+    fin.token_key = key;
     fin.now = now;
-    fin.token_expires = now + s->cfg.authz.access_ttl;
     fin.allowlist_mode = allowlist;
     fin.refuse_clones = s->cfg.authz.refuse_clones;
     fin.peer = peer;
@@ -439,7 +465,7 @@ out:
         refuse(out, "POST /auth/response", &e);
     }
     vouch_wipe(token, sizeof(token));
-    vouch_wipe(hash, sizeof(hash));
+    vouch_wipe(key, sizeof(key));
     vouch_form_free(f, F__N);
 }
 
@@ -447,7 +473,7 @@ void vd_api_whoami(vd_server *s, const char *authorization, vd_reply *out)
 {
     vouch_err e;
     vd_token_row row;
-    uint8_t hash[32];
+    uint8_t key[VD_TOKEN_KEY_LEN];
     const char *tok;
     vouch_code rc;
 
@@ -457,12 +483,12 @@ void vd_api_whoami(vd_server *s, const char *authorization, vd_reply *out)
         goto out;
     }
     tok = authorization + 7;
-    if (strlen(tok) != VD_TOKEN_LEN) {
+    if (!is_b64url_id(tok, strlen(tok), VD_TOKEN_LEN)) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_TOKEN, "access token unknown, expired or revoked");
         goto out;
     }
-    SHA256((const unsigned char *)tok, VD_TOKEN_LEN, hash);
-    if ((rc = s->store->ops->token_check(s->store, hash, s->clock(), &row, &e)) != VOUCH_OK)
+    vd_token_key(tok, key);
+    if ((rc = s->store->ops->token_check(s->store, key, s->clock(), &row, &e)) != VOUCH_OK)
         goto out;
     vd_metric_inc(VD_M_TOKEN_OK);
     reply_json(out, 200,
@@ -473,5 +499,5 @@ out:
         vd_metric_inc(VD_M_TOKEN_REFUSED);
         refuse(out, "GET /api/v1/whoami", &e);
     }
-    vouch_wipe(hash, sizeof(hash));
+    vouch_wipe(key, sizeof(key));
 }

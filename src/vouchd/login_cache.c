@@ -11,7 +11,7 @@
  * A login started on another server, or pushed out of the cache by newer
  * ones, is read from the store as before.
  *
- * A fixed table of slots indexed by the state's first bytes (128 random
+ * A fixed table of slots indexed by the state's random part (128 random
  * bits: no attacker can aim at a slot), each slot under one of a few
  * locks; a new login overwrites whatever was in its slot. */
 #include <string.h>
@@ -36,11 +36,15 @@ static void locks_init(void)
         pthread_mutex_init(&locks[i], NULL);
 }
 
-/* The slot of a state: its first 6 base64url characters (36 random bits). */
+/* The slot of a state: the first 6 characters of its random part (36
+ * random bits; the expiry prefix before it is not random). */
 static unsigned slot_of(const char *state)
 {
     uint32_t h = 2166136261u;
 
+    if (strnlen(state, VD_EXP_LEN + 1) <= VD_EXP_LEN)
+        return 0;
+    state += VD_EXP_LEN;
     for (int i = 0; i < 6 && state[i]; i++)
         h = (h ^ (uint8_t)state[i]) * 16777619u;
     return h & (SLOTS - 1);
@@ -56,8 +60,8 @@ static pthread_mutex_t *lock_of(unsigned i)
  * login, and the comparison must not tell how much of a guess was right. */
 static int same_state(const slot *sl, const char *state)
 {
-    return sl->full && strlen(state) == VD_ID_LEN &&
-           vouch_ct_equal(sl->row.state, state, VD_ID_LEN);
+    return sl->full && strlen(state) == VD_STATE_LEN &&
+           vouch_ct_equal(sl->row.state, state, VD_STATE_LEN);
 }
 
 void vd_login_cache_put(const vd_login_row *row)

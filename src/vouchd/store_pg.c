@@ -1,5 +1,8 @@
 /* store_pg.c - vouchd's store in PostgreSQL (libpq), behind the same
- * interface and with the same tables as store_sqlite.c.
+ * interface and with the same tables as store_sqlite.c, but for one thing:
+ * PostgreSQL compares text by the database's collation, not byte by byte,
+ * so logins and tokens are pruned through expiry indexes, not by the order
+ * of their expiry-prefixed keys.
  *
  * One connection used under one mutex (like the SQLite backend); every
  * statement goes through PQexecParams with $n parameters, never text built
@@ -35,7 +38,7 @@ static const char pg_schema_sql[] =
     " registered_at BIGINT,"
     " revoked_at BIGINT);"
     "CREATE TABLE IF NOT EXISTS tokens("
-    " hash BYTEA PRIMARY KEY NOT NULL CHECK(octet_length(hash) = 32),"
+    " key BYTEA PRIMARY KEY NOT NULL CHECK(octet_length(key) = 40),"
     " did TEXT NOT NULL,"
     " serial TEXT NOT NULL,"
     " hardware TEXT NOT NULL,"
@@ -57,9 +60,10 @@ static const char pg_schema_sql[] =
     "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
     " FOR EACH ROW EXECUTE FUNCTION vouchd_audit_append_only();";
 
-/* From schema 1, whose logins had a request id beside the state: logins
- * last minutes, so the table is made anew. */
-static const char pg_migrate_1_sql[] = "DROP TABLE IF EXISTS logins";
+/* From schema 1, whose logins had a request id beside the state and whose
+ * tokens were keyed by their bare SHA-256: logins last minutes and tokens
+ * at most a day, so both tables are made anew (devices log in again). */
+static const char pg_migrate_1_sql[] = "DROP TABLE IF EXISTS logins; DROP TABLE IF EXISTS tokens";
 
 typedef struct pg_store {
     vd_store base;
@@ -191,18 +195,20 @@ static vouch_code pg_audit(pg_store *db, int64_t now, const char *event, const c
                   5, p, NULL, "writing an audit row", err);
 }
 
-static void hash_param(const uint8_t h[32], char out[67])
+#define KEY_PARAM_LEN (2 + 2 * VD_TOKEN_KEY_LEN) /* "\\x" and hex */
+
+static void key_param(const uint8_t k[VD_TOKEN_KEY_LEN], char out[KEY_PARAM_LEN + 1])
 {
     out[0] = '\\';
     out[1] = 'x';
-    vouch_hex_encode_buf(h, 32, out + 2, 65, NULL);
+    vouch_hex_encode_buf(k, VD_TOKEN_KEY_LEN, out + 2, KEY_PARAM_LEN - 1, NULL);
 }
 
 static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, vouch_err *err)
 {
     pg_store *db = (pg_store *)s;
     PGresult *r = NULL;
-    char now[24], exp[24], hash[67];
+    char now[24], exp[24], key[KEY_PARAM_LEN + 1];
     int changed = 0, registered = 0, revoked = 0;
     int64_t live = 0;
     vouch_code rc;
@@ -210,7 +216,7 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     *clone = 0;
     i64(now, sizeof(now), f->now);
     i64(exp, sizeof(exp), f->token_expires);
-    hash_param(f->token_hash, hash);
+    key_param(f->token_key, key);
     pthread_mutex_lock(&db->lock);
     if ((rc = pg_cmd(db, "BEGIN", 0, NULL, NULL, "begin", err)) != VOUCH_OK)
         goto out;
@@ -279,9 +285,9 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
         }
     }
     {
-        const char *p[7] = {hash, f->did, f->serial, f->hardware, f->state, now, exp};
+        const char *p[7] = {key, f->did, f->serial, f->hardware, f->state, now, exp};
         if ((rc = pg_cmd(db,
-                         "INSERT INTO tokens(hash, did, serial, hardware, login_state, issued,"
+                         "INSERT INTO tokens(key, did, serial, hardware, login_state, issued,"
                          " expires) VALUES($1, $2, $3, $4, $5, $6, $7)",
                          7, p, NULL, "storing a token", err)) != VOUCH_OK)
             goto out;
@@ -296,28 +302,28 @@ out:
     return rc;
 }
 
-static vouch_code pg_token_check(vd_store *s, const uint8_t hash[32], int64_t now,
+static vouch_code pg_token_check(vd_store *s, const uint8_t key[VD_TOKEN_KEY_LEN], int64_t now,
                                  vd_token_row *row, vouch_err *err)
 {
     pg_store *db = (pg_store *)s;
     PGresult *r = NULL;
-    char h[67], t[24], got[67];
+    char h[KEY_PARAM_LEN + 1], t[24], got[KEY_PARAM_LEN + 1];
     const char *p[2] = {h, t};
     vouch_code rc;
 
     memset(row, 0, sizeof(*row));
-    hash_param(hash, h);
+    key_param(key, h);
     i64(t, sizeof(t), now);
     pthread_mutex_lock(&db->lock);
     if ((rc = pg_exec(db,
-                      "SELECT t.hash, t.did, t.serial, t.hardware, t.expires FROM tokens t"
-                      " WHERE t.hash = $1 AND t.expires > $2 AND t.revoked = 0"
+                      "SELECT t.key, t.did, t.serial, t.hardware, t.expires FROM tokens t"
+                      " WHERE t.key = $1 AND t.expires > $2 AND t.revoked = 0"
                       " AND NOT EXISTS(SELECT 1 FROM devices d WHERE d.did = t.did"
                       " AND d.revoked = 1)",
                       2, p, PGRES_TUPLES_OK, &r, "checking a token", err)) != VOUCH_OK)
         goto out;
     copy_val(r, 0, 0, got, sizeof(got));
-    if (PQntuples(r) != 1 || strlen(got) != 66 || !vouch_ct_equal(got, h, 66)) {
+    if (PQntuples(r) != 1 || strlen(got) != KEY_PARAM_LEN || !vouch_ct_equal(got, h, KEY_PARAM_LEN)) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_TOKEN, "access token unknown, expired or revoked");
         goto out;
     }

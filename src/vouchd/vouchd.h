@@ -34,11 +34,21 @@
 #define VD_URL_MAX 512          /* --public-url */
 #define VD_DB_URL_MAX 1024
 #define VD_FILE_MAX (256u * 1024u) /* any file of S */
-#define VD_ID_BYTES 16          /* state (also the request id), nonce: 128 bits */
+#define VD_ID_BYTES 16          /* nonce, and the random part of a state: 128 bits */
 #define VD_ID_LEN 22            /* base64url of 16 bytes */
-#define VD_TOKEN_BYTES 32       /* access token: 256 bits */
-#define VD_TOKEN_LEN 43
-#define VD_HASH_HEX 64          /* SHA-256 of a token, hex */
+#define VD_TOKEN_BYTES 32       /* the random part of an access token: 256 bits */
+/* A state (also the request id) and an access token begin with their
+ * expiry time, VD_EXP_LEN characters that sort in time order
+ * (vd_exp_prefix), then their random part in base64url: the store keeps
+ * them in expiry order, so inserts append and pruning is a range delete,
+ * with no expiry index to write on every login. The prefix is not a
+ * secret and decides nothing: each row keeps its own expiry. */
+#define VD_EXP_LEN 8 /* a multiple of 4: the whole stays canonical base64url */
+#define VD_STATE_LEN (VD_EXP_LEN + VD_ID_LEN)
+#define VD_TOKEN_LEN (VD_EXP_LEN + 43)
+/* A token's key in the store: its expiry prefix, then the SHA-256 of the
+ * whole token (the token itself is never stored). */
+#define VD_TOKEN_KEY_LEN (VD_EXP_LEN + 32)
 #define VD_REQUEST_TTL_DEFAULT 300
 
 /* ------------------------------------------------------------------ config */
@@ -70,7 +80,7 @@ vouch_code vd_path(const char *dir, const char *name, char *out, size_t cap, vou
  * id of request_uri: whoever can fetch the request object reads the state
  * in it anyway, so a second random key would add nothing but an index. */
 typedef struct vd_login_row {
-    char state[VD_ID_LEN + 1];
+    char state[VD_STATE_LEN + 1];
     char nonce[VD_ID_LEN + 1];
     char did[VOUCH_DID_MAX + 1];
     int64_t created, expires;
@@ -82,7 +92,7 @@ typedef struct vd_finish {
     const char *state;
     const char *did;               /* the verified device DID */
     const char *serial, *hardware; /* from the verified credential ("" in allowlist mode) */
-    const uint8_t *token_hash;     /* SHA-256 of the new access token (32 bytes) */
+    const uint8_t *token_key;      /* the new access token's key (VD_TOKEN_KEY_LEN) */
     int64_t now, token_expires;
     int allowlist_mode;            /* 1: the DID must be registered */
     int refuse_clones;             /* 1: refuse when another live token exists */
@@ -117,7 +127,7 @@ typedef struct vd_store_ops {
      */
     vouch_code (*login_finish)(vd_store *s, const vd_finish *f, int *clone, vouch_err *err);
     /* VOUCH_E_LOGIN_TOKEN if unknown, expired, or the device is revoked */
-    vouch_code (*token_check)(vd_store *s, const uint8_t hash[32], int64_t now,
+    vouch_code (*token_check)(vd_store *s, const uint8_t key[VD_TOKEN_KEY_LEN], int64_t now,
                               vd_token_row *row, vouch_err *err);
     /* marks did revoked and its tokens dead; *changed 0 if it already was */
     vouch_code (*revoke)(vd_store *s, const char *did, int64_t now, int *changed,
@@ -205,6 +215,12 @@ void vd_api_whoami(vd_server *s, const char *authorization, vd_reply *out);
 void vd_login_cache_put(const vd_login_row *row);
 int vd_login_cache_get(const char *state, vd_login_row *row);
 void vd_login_cache_used(const char *state);
+/* t (unix seconds, 0 <= t < 2^48) as VD_EXP_LEN characters of base64url's
+ * alphabet taken in ASCII order, most significant first, so that the
+ * prefixes of two times compare (memcmp) as the times do; plus a NUL. */
+void vd_exp_prefix(int64_t t, char out[VD_EXP_LEN + 1]);
+/* The store key of a token of VD_TOKEN_LEN characters. */
+void vd_token_key(const char *token, uint8_t key[VD_TOKEN_KEY_LEN]);
 /* Random bytes as base64url into out (cap >= encoded + 1). */
 vouch_code vd_random_b64(size_t nbytes, char *out, size_t cap, vouch_err *err);
 /* Writes only printable ASCII of s (others as '?'), at most max bytes. */
