@@ -4,50 +4,53 @@
  *
  * Setup (all in a temporary directory, with libvouch): a trust policy
  * (root, release, issuer and server keys, P-256), the server directory S,
- * and N devices with P-256 keys and ProductionCredentials. Then vouchd is
- * started (path from argv[1] or $VOUCHD) on 127.0.0.1 with SQLite, and the
- * devices log in over and over for SECONDS, each on its own keep-alive
- * connection (raw non-blocking sockets, HTTP/1.1, TCP_NODELAY): POST
- * /auth/siop, GET the request object, verify it as vouch-agent does
- * (vouch_siop_request_verify with the policy's server key, client_id and
- * response_uri checked), POST the response, read the token.
+ * and a pool of device identities (P-256 keys, ProductionCredentials;
+ * $BENCH_IDENTITIES, default 60,000). N devices (connections) log in at
+ * once, over and over, each on its own keep-alive connection (raw
+ * non-blocking sockets, HTTP/1.1, TCP_NODELAY): POST /auth/siop, GET the
+ * request object, verify it as vouch-agent does (vouch_siop_request_verify
+ * with the policy's server key, client_id and response_uri checked), POST
+ * the response, read the token. Every login takes the next identity of the
+ * pool, as in a fleet where a device logs in again only when its token has
+ * expired: no login finds a live token of its key (which would be a clone
+ * signal) or its did:key already decoded. The output says if a run
+ * outgrew the pool.
  *
- * The devices are driven by T event-loop threads (epoll, edge-triggered;
- * T = the cores, or $BENCH_CLIENT_THREADS), each owning a share of them,
- * rather than a blocking thread per device: the devices run on vouchd's
- * cores, and every CPU cycle they spend on context switches, extra
- * wakeups and allocation is taken from the server. So each request leaves
- * in one write (head and body in one buffer), answers are parsed as they
- * arrive (Content-Length), and a device's buffers live as long as it does.
- * Any error (status not 200, a malformed answer, a request object that
- * fails verification, a closed connection) counts the login as failed,
- * reopens that device's connection and starts again.
+ * The devices are driven by event-loop threads (epoll, edge-triggered),
+ * each owning a share of them: each request leaves in one write, answers
+ * are parsed as they arrive (Content-Length), buffers live as long as the
+ * device. Any error (status not 200, a malformed answer, a request object
+ * that fails verification, a closed connection) counts the login as
+ * failed, reopens that connection and starts again.
  *
- * The bound. A login is a two-party protocol, and each party's signature
- * operations are part of it: the server makes 1 ES256 signature (the
- * request object) and 3 verifications (id_token, vp_token, credential),
- * the device 2 signatures (id_token, vp_token; they hold the server's
- * fresh nonce, so they cannot be made in advance) and 1 verification (the
- * request object). Here both parties share the same cores, so no run on
- * this machine could exceed
- *   bound = cores / (3/sign_rate + 4/verify_rate)
- * with the one-core rates of `openssl speed -mr -seconds 2 ecdsap256`.
- * Target: logins/s >= 0.50 x bound.
+ * Two phases, each with a fresh database and a fresh vouchd:
  *
- * For comparison only (not the target), the output also gives what the
- * server alone could carry if its devices were elsewhere, as they are in
- * the field: the server-only bound cores / (1/sign + 3/verify), the
- * server's CPU per login (vouchd's utime + stime over the run, divided by
- * the logins), the capacity that implies (cores / server CPU per login)
- * and its ratio to the server-only bound; the devices' CPU per login with
- * its signature part (2 signs + 1 verify); and the CPU the rest of the
- * machine used during the run (all CPUs' busy time from /proc/stat, less
- * vouchd and the bench), so that a run on a busy machine can be told apart.
+ *  split (the target): vouchd runs on the first half of the cores (one
+ *    worker thread per core), the devices on the other half, as a server
+ *    benchmark keeps its load generator off the server's cores. One login
+ *    needs 1 ES256 signature (the request object) and 3 verifications
+ *    (id_token, vp_token, credential) of the server, so on its cores no
+ *    run could exceed
+ *        bound = server cores / (1/sign_rate + 3/verify_rate)
+ *    with the one-core rates of `openssl speed -mr -seconds 2 ecdsap256`.
+ *    Target: logins/s >= 0.50 x bound.
  *
- * stdout: one fact per line.
- * usage: login [VOUCHD [DEVICES [SECONDS]]]   (default $VOUCHD, 16, 10)
- * $BENCH_THREADS: vouchd's worker threads (default: one per core);
+ *  shared (for comparison): vouchd and the devices on all cores. The
+ *    devices' own signature work (2 signatures, id_token and vp_token,
+ *    which hold the server's fresh nonce and cannot be made in advance, and
+ *    1 verification of the request object) then shares the cores, and the
+ *    bound is cores / (3/sign_rate + 4/verify_rate).
+ *
+ * For each phase: logins, the CPU vouchd, the devices and the rest of the
+ * machine used (/proc; the rest tells a busy machine apart), and each
+ * party's CPU per login beside its signature work. On one core only the
+ * shared phase runs and the target is judged on it.
+ *
+ * stdout: one fact per line, prefixed with the phase.
+ * usage: login [VOUCHD [DEVICES [SECONDS]]]   (default $VOUCHD, 16, 10 per phase)
+ * $BENCH_THREADS: vouchd's worker threads (default: one per core it has);
  * $BENCH_CLIENT_THREADS: the devices' event loops (default: one per core);
+ * $BENCH_IDENTITIES: the size of the identity pool;
  * $BENCH_DEBUG: vouchd's output, and why each failed login failed, on stderr.
  */
 #include <arpa/inet.h>
