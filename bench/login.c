@@ -105,9 +105,17 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Says why and exits; the temporary directory (keys, databases) goes too. */
 static void die(const char *what, const vouch_err *e)
 {
+    char cmd[300];
+
     fprintf(stderr, "bench login: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
+    if (tmpdir[0] && strchr(tmpdir, '\'') == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench login: could not remove %s\n", tmpdir);
+    }
     exit(1);
 }
 
@@ -1043,7 +1051,7 @@ int main(int argc, char **argv)
         if (device_init(&devs[i]) != 0)
             die("out of memory", NULL);
 
-    printf("bench login: %d devices logging in at once (one keep-alive connection each), %.0f s "
+    printf("bench login: %d device(s) logging in at once (one keep-alive connection each), %.0f s "
            "per phase, %lu device identities, vouchd with SQLite in %s, %ld cores\n",
            ndev, secs, n_ids, tmpdir, cores);
     if (can_split) {
