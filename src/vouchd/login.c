@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "common/cli.h"
 #include "vouchd/vouchd.h"
 
 #define RESPONSE_TOKEN_MAX VOUCH_LOGIN_MAX_BYTES
@@ -39,19 +40,8 @@ void vd_log(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    vd_sanitize(line, clean, sizeof(clean));
+    cli_ascii(line, clean, sizeof(clean));
     fprintf(stderr, "vouchd: %s\n", clean);
-}
-
-void vd_sanitize(const char *in, char *out, size_t cap)
-{
-    size_t i = 0;
-
-    if (!cap)
-        return;
-    for (; in && in[i] && i + 1 < cap; i++)
-        out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
-    out[i] = '\0';
 }
 
 vouch_code vd_random_b64(size_t nbytes, char *out, size_t cap, vouch_err *err)

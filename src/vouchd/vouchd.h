@@ -223,9 +223,8 @@ void vd_exp_prefix(int64_t t, char out[VD_EXP_LEN + 1]);
 void vd_token_key(const char *token, uint8_t key[VD_TOKEN_KEY_LEN]);
 /* Random bytes as base64url into out (cap >= encoded + 1). */
 vouch_code vd_random_b64(size_t nbytes, char *out, size_t cap, vouch_err *err);
-/* Writes only printable ASCII of s (others as '?'), at most max bytes. */
+/* One log line on stderr, only printable ASCII (others as '?', cli_ascii). */
 void vd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void vd_sanitize(const char *in, char *out, size_t cap);
 
 /* -------------------------------------------------------------------- http */
 
