@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "cosignd/cosignd.h"
+#include "sqlite/sqlu.h"
 
 #define DB_SCHEMA_VERSION 1
 #define DB_BUSY_MS 5000
@@ -116,40 +117,6 @@ struct cosignd_db {
     sqlite3_stmt *q[Q__COUNT];
 };
 
-/* Reports a SQLite failure; the message is SQLite's, never our inputs. */
-static vouch_code db_fail(cosignd_db *db, const char *what, vouch_err *err)
-{
-    return vouch_err_set(err, VOUCH_E_DB, "database: %s: %s", what,
-                         db && db->h ? sqlite3_errmsg(db->h) : "cannot open");
-}
-
-/* The statement for q, reset and with its bindings cleared. */
-static sqlite3_stmt *db_stmt(cosignd_db *db, int q)
-{
-    sqlite3_stmt *st = db->q[q];
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-}
-
-/* Binds a text that may be NULL. */
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
-
-/* Runs a statement that returns no rows. */
-static vouch_code db_exec_stmt(cosignd_db *db, sqlite3_stmt *st, const char *what, vouch_err *err)
-{
-    int r = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return db_fail(db, what, err);
-    return VOUCH_OK;
-}
-
 static vouch_code db_pragmas(cosignd_db *db, vouch_err *err)
 {
     char *msg = NULL;
@@ -163,7 +130,7 @@ static vouch_code db_pragmas(cosignd_db *db, vouch_err *err)
                      NULL, NULL, &msg);
     sqlite3_free(msg);
     if (r != SQLITE_OK)
-        return db_fail(db, "setting pragmas", err);
+        return sqlu_fail(db->h, "setting pragmas", err);
     return VOUCH_OK;
 }
 
@@ -179,7 +146,7 @@ static vouch_code db_schema(cosignd_db *db, int create, vouch_err *err)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version < 0) {
-        rc = db_fail(db, "reading the schema version", err);
+        rc = sqlu_fail(db->h, "reading the schema version", err);
         goto out;
     }
     if (version == DB_SCHEMA_VERSION) {
@@ -198,7 +165,7 @@ static vouch_code db_schema(cosignd_db *db, int create, vouch_err *err)
         r = sqlite3_exec(db->h, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg);
     sqlite3_free(msg);
     if (r != SQLITE_OK) {
-        rc = db_fail(db, "creating the schema", err);
+        rc = sqlu_fail(db->h, "creating the schema", err);
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
         goto out;
     }
@@ -222,7 +189,7 @@ vouch_code cosignd_db_open(const char *path, int create, cosignd_db **out, vouch
     if (create)
         flags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-        rc = create ? db_fail(db, "opening", err)
+        rc = create ? sqlu_fail(db->h, "opening", err)
                     : vouch_err_set(err, VOUCH_E_DB, "database: cannot open %s: %s", path,
                                     db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto out;
@@ -233,7 +200,7 @@ vouch_code cosignd_db_open(const char *path, int create, cosignd_db **out, vouch
     for (int i = 0; i < Q__COUNT; i++)
         if (sqlite3_prepare_v3(db->h, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->q[i],
                                NULL) != SQLITE_OK) {
-            rc = db_fail(db, "preparing a statement", err);
+            rc = sqlu_fail(db->h, "preparing a statement", err);
             goto out;
         }
     *out = db;
@@ -272,29 +239,29 @@ vouch_code cosignd_db_check(cosignd_db *db, vouch_err *err)
 
 vouch_code cosignd_db_begin(cosignd_db *db, vouch_err *err)
 {
-    return db_exec_stmt(db, db_stmt(db, Q_BEGIN), "begin", err);
+    return sqlu_run(db->h, sqlu_fresh(db->q[Q_BEGIN]), "begin", NULL, err);
 }
 
 vouch_code cosignd_db_commit(cosignd_db *db, vouch_err *err)
 {
-    return db_exec_stmt(db, db_stmt(db, Q_COMMIT), "commit", err);
+    return sqlu_run(db->h, sqlu_fresh(db->q[Q_COMMIT]), "commit", NULL, err);
 }
 
 void cosignd_db_rollback(cosignd_db *db)
 {
     if (!sqlite3_get_autocommit(db->h))
-        (void)db_exec_stmt(db, db_stmt(db, Q_ROLLBACK), "rollback", NULL);
+        (void)sqlu_run(db->h, sqlu_fresh(db->q[Q_ROLLBACK]), "rollback", NULL, NULL);
 }
 
 vouch_code cosignd_db_server(cosignd_db *db, const char *did, cosignd_server_row *row,
                              vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_SERVER);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_SERVER]);
     int r;
 
     memset(row, 0, sizeof(*row));
-    if (bind_text(st, 1, did) != SQLITE_OK)
-        return db_fail(db, "binding", err);
+    if (sqlu_bind_text(st, 1, did) != SQLITE_OK)
+        return sqlu_fail(db->h, "binding", err);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         row->found = 1;
@@ -303,7 +270,7 @@ vouch_code cosignd_db_server(cosignd_db *db, const char *did, cosignd_server_row
     }
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return db_fail(db, "looking up a build server", err);
+        return sqlu_fail(db->h, "looking up a build server", err);
     return VOUCH_OK;
 }
 
@@ -320,54 +287,54 @@ vouch_code cosignd_db_allow(cosignd_db *db, const char *did, int allow_force, in
         return vouch_err_set(err, VOUCH_E_COSIGN_REVOKED,
                              "this build server was revoked; a revoked key is never allowed again "
                              "(give the build server a new key)");
-    st = db_stmt(db, Q_ALLOW);
-    if (bind_text(st, 1, did) != SQLITE_OK || sqlite3_bind_int(st, 2, allow_force ? 1 : 0) ||
+    st = sqlu_fresh(db->q[Q_ALLOW]);
+    if (sqlu_bind_text(st, 1, did) != SQLITE_OK || sqlite3_bind_int(st, 2, allow_force ? 1 : 0) ||
         sqlite3_bind_int64(st, 3, now))
-        return db_fail(db, "binding", err);
-    return db_exec_stmt(db, st, "allowing a build server", err);
+        return sqlu_fail(db->h, "binding", err);
+    return sqlu_run(db->h, st, "allowing a build server", NULL, err);
 }
 
 vouch_code cosignd_db_revoke(cosignd_db *db, const char *did, int64_t now, vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_REVOKE);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_REVOKE]);
 
-    if (bind_text(st, 1, did) != SQLITE_OK || sqlite3_bind_int64(st, 2, now))
-        return db_fail(db, "binding", err);
-    return db_exec_stmt(db, st, "revoking a build server", err);
+    if (sqlu_bind_text(st, 1, did) != SQLITE_OK || sqlite3_bind_int64(st, 2, now))
+        return sqlu_fail(db->h, "binding", err);
+    return sqlu_run(db->h, st, "revoking a build server", NULL, err);
 }
 
 vouch_code cosignd_db_jti_used(cosignd_db *db, const char *did, const char *jti, int *used,
                                vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_JTI_USED);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_JTI_USED]);
     int r;
 
     *used = 0;
-    if (bind_text(st, 1, did) != SQLITE_OK || bind_text(st, 2, jti) != SQLITE_OK)
-        return db_fail(db, "binding", err);
+    if (sqlu_bind_text(st, 1, did) != SQLITE_OK || sqlu_bind_text(st, 2, jti) != SQLITE_OK)
+        return sqlu_fail(db->h, "binding", err);
     r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r == SQLITE_ROW)
         *used = 1;
     else if (r != SQLITE_DONE)
-        return db_fail(db, "looking up a jti", err);
+        return sqlu_fail(db->h, "looking up a jti", err);
     return VOUCH_OK;
 }
 
 vouch_code cosignd_db_highest(cosignd_db *db, const char *hw, int64_t *sv, vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_HIGHEST);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_HIGHEST]);
     int r;
 
     *sv = -1;
-    if (bind_text(st, 1, hw) != SQLITE_OK)
-        return db_fail(db, "binding", err);
+    if (sqlu_bind_text(st, 1, hw) != SQLITE_OK)
+        return sqlu_fail(db->h, "binding", err);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *sv = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return db_fail(db, "looking up the highest securityVersion", err);
+        return sqlu_fail(db->h, "looking up the highest securityVersion", err);
     return VOUCH_OK;
 }
 
@@ -375,29 +342,29 @@ vouch_code cosignd_db_record(cosignd_db *db, const char *did, const char *jti, i
                              const vouch_release *rel, const char *sha_hex, int64_t now,
                              vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_JTI_ADD);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_JTI_ADD]);
     vouch_code rc;
 
     /* the primary key is the last guard against a jti accepted twice */
-    if (bind_text(st, 1, did) != SQLITE_OK || bind_text(st, 2, jti) != SQLITE_OK ||
+    if (sqlu_bind_text(st, 1, did) != SQLITE_OK || sqlu_bind_text(st, 2, jti) != SQLITE_OK ||
         sqlite3_bind_int64(st, 3, exp))
-        return db_fail(db, "binding", err);
+        return sqlu_fail(db->h, "binding", err);
     if (sqlite3_step(st) != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(db->h);
         sqlite3_reset(st);
         if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
             return vouch_err_set(err, VOUCH_E_COSIGN_REPLAY, "request id (jti) already used");
-        return db_fail(db, "recording a jti", err);
+        return sqlu_fail(db->h, "recording a jti", err);
     }
     sqlite3_reset(st);
     for (size_t i = 0; i < rel->nhardware; i++) {
-        st = db_stmt(db, Q_HIGHEST_SET);
-        if (bind_text(st, 1, rel->hardware[i]) != SQLITE_OK ||
+        st = sqlu_fresh(db->q[Q_HIGHEST_SET]);
+        if (sqlu_bind_text(st, 1, rel->hardware[i]) != SQLITE_OK ||
             sqlite3_bind_int64(st, 2, rel->security_version) ||
-            bind_text(st, 3, rel->version) != SQLITE_OK || bind_text(st, 4, sha_hex) ||
+            sqlu_bind_text(st, 3, rel->version) != SQLITE_OK || sqlu_bind_text(st, 4, sha_hex) ||
             sqlite3_bind_int64(st, 5, now))
-            return db_fail(db, "binding", err);
-        if ((rc = db_exec_stmt(db, st, "recording the highest securityVersion", err)) !=
+            return sqlu_fail(db->h, "binding", err);
+        if ((rc = sqlu_run(db->h, st, "recording the highest securityVersion", NULL, err)) !=
             VOUCH_OK)
             return rc;
     }
@@ -406,36 +373,36 @@ vouch_code cosignd_db_record(cosignd_db *db, const char *did, const char *jti, i
 
 vouch_code cosignd_db_prune(cosignd_db *db, int64_t now, vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_JTI_PRUNE);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_JTI_PRUNE]);
 
     if (sqlite3_bind_int64(st, 1, now - JTI_KEEP_AFTER_EXP))
-        return db_fail(db, "binding", err);
-    return db_exec_stmt(db, st, "pruning expired jtis", err);
+        return sqlu_fail(db->h, "binding", err);
+    return sqlu_run(db->h, st, "pruning expired jtis", NULL, err);
 }
 
 vouch_code cosignd_db_audit_insert(cosignd_db *db, const cosignd_audit *a, int64_t *id,
                                    vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_AUDIT_ADD);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_AUDIT_ADD]);
     int bad = 0;
     vouch_code rc;
 
     bad |= sqlite3_bind_int64(st, 1, a->time);
-    bad |= bind_text(st, 2, a->event);
-    bad |= bind_text(st, 3, a->build_server);
-    bad |= bind_text(st, 4, a->jti);
-    bad |= bind_text(st, 5, a->release_sha256);
-    bad |= bind_text(st, 6, a->version);
+    bad |= sqlu_bind_text(st, 2, a->event);
+    bad |= sqlu_bind_text(st, 3, a->build_server);
+    bad |= sqlu_bind_text(st, 4, a->jti);
+    bad |= sqlu_bind_text(st, 5, a->release_sha256);
+    bad |= sqlu_bind_text(st, 6, a->version);
     bad |= a->security_version >= 0 ? sqlite3_bind_int64(st, 7, a->security_version)
                                     : sqlite3_bind_null(st, 7);
     bad |= sqlite3_bind_int(st, 8, a->forced ? 1 : 0);
     bad |= sqlite3_bind_int(st, 9, (int)a->code);
-    bad |= bind_text(st, 10, vouch_code_name(a->code));
-    bad |= bind_text(st, 11, a->reason ? a->reason : "");
-    bad |= bind_text(st, 12, a->peer);
+    bad |= sqlu_bind_text(st, 10, vouch_code_name(a->code));
+    bad |= sqlu_bind_text(st, 11, a->reason ? a->reason : "");
+    bad |= sqlu_bind_text(st, 12, a->peer);
     if (bad)
-        return db_fail(db, "binding", err);
-    rc = db_exec_stmt(db, st, "appending to the audit table", err);
+        return sqlu_fail(db->h, "binding", err);
+    rc = sqlu_run(db->h, st, "appending to the audit table", NULL, err);
     if (rc == VOUCH_OK && id)
         *id = sqlite3_last_insert_rowid(db->h);
     return rc;
@@ -483,7 +450,7 @@ static vouch_code db_list(cosignd_db *db, sqlite3_stmt *st, const char *const *c
             }
     }
     if (r != SQLITE_DONE) {
-        rc = db_fail(db, "listing", err);
+        rc = sqlu_fail(db->h, "listing", err);
         goto out;
     }
     *out = arr;
@@ -504,32 +471,32 @@ static const char *const audit_cols[] = {"id", "time", "event", "buildServer", "
 
 vouch_code cosignd_db_list_servers(cosignd_db *db, json_t **out, vouch_err *err)
 {
-    return db_list(db, db_stmt(db, Q_LIST_SERVERS), server_cols, out, err);
+    return db_list(db, sqlu_fresh(db->q[Q_LIST_SERVERS]), server_cols, out, err);
 }
 
 vouch_code cosignd_db_list_highest(cosignd_db *db, json_t **out, vouch_err *err)
 {
-    return db_list(db, db_stmt(db, Q_LIST_HIGHEST), highest_cols, out, err);
+    return db_list(db, sqlu_fresh(db->q[Q_LIST_HIGHEST]), highest_cols, out, err);
 }
 
 vouch_code cosignd_db_list_audit(cosignd_db *db, int64_t limit, json_t **out, vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, Q_LIST_AUDIT);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_LIST_AUDIT]);
 
     if (sqlite3_bind_int64(st, 1, limit))
-        return db_fail(db, "binding", err);
+        return sqlu_fail(db->h, "binding", err);
     return db_list(db, st, audit_cols, out, err);
 }
 
 static vouch_code db_count(cosignd_db *db, int q, int64_t *n, vouch_err *err)
 {
-    sqlite3_stmt *st = db_stmt(db, q);
+    sqlite3_stmt *st = sqlu_fresh(db->q[q]);
     int r = sqlite3_step(st);
 
     *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     if (r != SQLITE_ROW)
-        return db_fail(db, "counting", err);
+        return sqlu_fail(db->h, "counting", err);
     return VOUCH_OK;
 }
 

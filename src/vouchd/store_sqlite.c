@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "sqlite/sqlu.h"
 #include "vouchd/vouchd.h"
 
 #define DB_SCHEMA_VERSION 2
@@ -137,68 +138,20 @@ typedef struct sq_store {
     pthread_mutex_t lock;
 } sq_store;
 
-/* Reports a SQLite failure; the message is SQLite's, never our inputs. */
-static vouch_code sq_fail(sq_store *db, const char *what, vouch_err *err)
-{
-    return vouch_err_set(err, VOUCH_E_DB, "database: %s: %s", what,
-                         db && db->h ? sqlite3_errmsg(db->h) : "cannot open");
-}
-
-static sqlite3_stmt *sq_stmt(sq_store *db, int q)
-{
-    sqlite3_stmt *st = db->q[q];
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
-
-/* Runs a statement that returns no rows; *changes (may be NULL) gets the
- * rows it changed. */
-static vouch_code sq_run(sq_store *db, sqlite3_stmt *st, const char *what, int *changes,
-                         vouch_err *err)
-{
-    int r = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return sq_fail(db, what, err);
-    if (changes)
-        *changes = sqlite3_changes(db->h);
-    return VOUCH_OK;
-}
-
 static vouch_code sq_begin(sq_store *db, vouch_err *err)
 {
-    return sq_run(db, sq_stmt(db, Q_BEGIN), "begin", NULL, err);
+    return sqlu_run(db->h, sqlu_fresh(db->q[Q_BEGIN]), "begin", NULL, err);
 }
 
 static vouch_code sq_commit(sq_store *db, vouch_err *err)
 {
-    return sq_run(db, sq_stmt(db, Q_COMMIT), "commit", NULL, err);
+    return sqlu_run(db->h, sqlu_fresh(db->q[Q_COMMIT]), "commit", NULL, err);
 }
 
 static void sq_rollback(sq_store *db)
 {
     if (!sqlite3_get_autocommit(db->h))
-        (void)sq_run(db, sq_stmt(db, Q_ROLLBACK), "rollback", NULL, NULL);
-}
-
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
-
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(out, t, n);
-    out[n] = '\0';
+        (void)sqlu_run(db->h, sqlu_fresh(db->q[Q_ROLLBACK]), "rollback", NULL, NULL);
 }
 
 static vouch_code sq_login_create(vd_store *s, const vd_login_row *row, vouch_err *err)
@@ -208,13 +161,13 @@ static vouch_code sq_login_create(vd_store *s, const vd_login_row *row, vouch_er
     vouch_code rc;
 
     pthread_mutex_lock(&db->lock);
-    st = sq_stmt(db, Q_LOGIN_ADD);
-    if (bind_text(st, 1, row->state) || bind_text(st, 2, row->nonce) ||
-        bind_text(st, 3, row->did) || sqlite3_bind_int64(st, 4, row->created) ||
+    st = sqlu_fresh(db->q[Q_LOGIN_ADD]);
+    if (sqlu_bind_text(st, 1, row->state) || sqlu_bind_text(st, 2, row->nonce) ||
+        sqlu_bind_text(st, 3, row->did) || sqlite3_bind_int64(st, 4, row->created) ||
         sqlite3_bind_int64(st, 5, row->expires))
-        rc = sq_fail(db, "binding", err);
+        rc = sqlu_fail(db->h, "binding", err);
     else
-        rc = sq_run(db, st, "creating a login", NULL, err);
+        rc = sqlu_run(db->h, st, "creating a login", NULL, err);
     pthread_mutex_unlock(&db->lock);
     return rc;
 }
@@ -229,23 +182,23 @@ static vouch_code sq_login_get(vd_store *s, const char *state, vouch_code absent
 
     memset(row, 0, sizeof(*row));
     pthread_mutex_lock(&db->lock);
-    st = sq_stmt(db, Q_LOGIN_GET);
-    if (bind_text(st, 1, state) != SQLITE_OK) {
-        rc = sq_fail(db, "binding", err);
+    st = sqlu_fresh(db->q[Q_LOGIN_GET]);
+    if (sqlu_bind_text(st, 1, state) != SQLITE_OK) {
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(st, 0, row->state, sizeof(row->state));
-        copy_col(st, 1, row->nonce, sizeof(row->nonce));
-        copy_col(st, 2, row->did, sizeof(row->did));
+        sqlu_copy_text(st, 0, row->state, sizeof(row->state));
+        sqlu_copy_text(st, 1, row->nonce, sizeof(row->nonce));
+        sqlu_copy_text(st, 2, row->did, sizeof(row->did));
         row->created = sqlite3_column_int64(st, 3);
         row->expires = sqlite3_column_int64(st, 4);
         row->used = sqlite3_column_int(st, 5) != 0;
     } else if (r == SQLITE_DONE) {
         rc = vouch_err_set(err, absent, "no such login");
     } else {
-        rc = sq_fail(db, "looking up a login", err);
+        rc = sqlu_fail(db->h, "looking up a login", err);
     }
     sqlite3_reset(st);
 out:
@@ -256,12 +209,12 @@ out:
 static vouch_code sq_audit(sq_store *db, int64_t now, const char *event, const char *did,
                            vouch_code code, const char *peer, vouch_err *err)
 {
-    sqlite3_stmt *st = sq_stmt(db, Q_AUDIT_ADD);
+    sqlite3_stmt *st = sqlu_fresh(db->q[Q_AUDIT_ADD]);
 
-    if (sqlite3_bind_int64(st, 1, now) || bind_text(st, 2, event) || bind_text(st, 3, did) ||
-        sqlite3_bind_int(st, 4, (int)code) || bind_text(st, 5, peer))
-        return sq_fail(db, "binding", err);
-    return sq_run(db, st, "writing an audit row", NULL, err);
+    if (sqlite3_bind_int64(st, 1, now) || sqlu_bind_text(st, 2, event) || sqlu_bind_text(st, 3, did) ||
+        sqlite3_bind_int(st, 4, (int)code) || sqlu_bind_text(st, 5, peer))
+        return sqlu_fail(db->h, "binding", err);
+    return sqlu_run(db->h, st, "writing an audit row", NULL, err);
 }
 
 static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, vouch_err *err)
@@ -277,9 +230,9 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     if ((rc = sq_begin(db, err)) != VOUCH_OK)
         goto out;
 
-    st = sq_stmt(db, Q_DEVICE);
-    if (bind_text(st, 1, f->did) != SQLITE_OK) {
-        rc = sq_fail(db, "binding", err);
+    st = sqlu_fresh(db->q[Q_DEVICE]);
+    if (sqlu_bind_text(st, 1, f->did) != SQLITE_OK) {
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
     r = sqlite3_step(st);
@@ -289,7 +242,7 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     }
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        rc = sq_fail(db, "looking up a device", err);
+        rc = sqlu_fail(db->h, "looking up a device", err);
         goto out;
     }
     if (revoked) {
@@ -302,22 +255,22 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     }
 
     /* the single use of the nonce: exactly one concurrent response wins */
-    st = sq_stmt(db, Q_CONSUME);
-    if (bind_text(st, 1, f->state) || sqlite3_bind_int64(st, 2, f->now) ||
-        bind_text(st, 3, f->did)) {
-        rc = sq_fail(db, "binding", err);
+    st = sqlu_fresh(db->q[Q_CONSUME]);
+    if (sqlu_bind_text(st, 1, f->state) || sqlite3_bind_int64(st, 2, f->now) ||
+        sqlu_bind_text(st, 3, f->did)) {
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
-    if ((rc = sq_run(db, st, "consuming a nonce", &changed, err)) != VOUCH_OK)
+    if ((rc = sqlu_run(db->h, st, "consuming a nonce", &changed, err)) != VOUCH_OK)
         goto out;
     if (changed != 1) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used or expired");
         goto out;
     }
 
-    st = sq_stmt(db, Q_LIVE_TOKENS);
-    if (bind_text(st, 1, f->did) || sqlite3_bind_int64(st, 2, f->now)) {
-        rc = sq_fail(db, "binding", err);
+    st = sqlu_fresh(db->q[Q_LIVE_TOKENS]);
+    if (sqlu_bind_text(st, 1, f->did) || sqlite3_bind_int64(st, 2, f->now)) {
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
     r = sqlite3_step(st);
@@ -325,7 +278,7 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
         live = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     if (r != SQLITE_ROW) {
-        rc = sq_fail(db, "counting live tokens", err);
+        rc = sqlu_fail(db->h, "counting live tokens", err);
         goto out;
     }
     if (live > 0) {
@@ -343,15 +296,15 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
         }
     }
 
-    st = sq_stmt(db, Q_TOKEN_ADD);
+    st = sqlu_fresh(db->q[Q_TOKEN_ADD]);
     if (sqlite3_bind_blob(st, 1, f->token_key, VD_TOKEN_KEY_LEN, SQLITE_TRANSIENT) ||
-        bind_text(st, 2, f->did) || bind_text(st, 3, f->serial) ||
-        bind_text(st, 4, f->hardware) || bind_text(st, 5, f->state) ||
+        sqlu_bind_text(st, 2, f->did) || sqlu_bind_text(st, 3, f->serial) ||
+        sqlu_bind_text(st, 4, f->hardware) || sqlu_bind_text(st, 5, f->state) ||
         sqlite3_bind_int64(st, 6, f->now) || sqlite3_bind_int64(st, 7, f->token_expires)) {
-        rc = sq_fail(db, "binding", err);
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
-    if ((rc = sq_run(db, st, "storing a token", NULL, err)) != VOUCH_OK ||
+    if ((rc = sqlu_run(db->h, st, "storing a token", NULL, err)) != VOUCH_OK ||
         (rc = sq_audit(db, f->now, "login", f->did, VOUCH_OK, f->peer, err)) != VOUCH_OK ||
         (rc = sq_commit(db, err)) != VOUCH_OK)
         goto out;
@@ -371,23 +324,23 @@ static vouch_code sq_token_check(vd_store *s, const uint8_t key[VD_TOKEN_KEY_LEN
 
     memset(row, 0, sizeof(*row));
     pthread_mutex_lock(&db->lock);
-    st = sq_stmt(db, Q_TOKEN_CHECK);
+    st = sqlu_fresh(db->q[Q_TOKEN_CHECK]);
     if (sqlite3_bind_blob(st, 1, key, VD_TOKEN_KEY_LEN, SQLITE_TRANSIENT) ||
         sqlite3_bind_int64(st, 2, now)) {
-        rc = sq_fail(db, "binding", err);
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
     r = sqlite3_step(st);
     if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VD_TOKEN_KEY_LEN &&
         vouch_ct_equal(sqlite3_column_blob(st, 0), key, VD_TOKEN_KEY_LEN)) {
-        copy_col(st, 1, row->did, sizeof(row->did));
-        copy_col(st, 2, row->serial, sizeof(row->serial));
-        copy_col(st, 3, row->hardware, sizeof(row->hardware));
+        sqlu_copy_text(st, 1, row->did, sizeof(row->did));
+        sqlu_copy_text(st, 2, row->serial, sizeof(row->serial));
+        sqlu_copy_text(st, 3, row->hardware, sizeof(row->hardware));
         row->expires = sqlite3_column_int64(st, 4);
     } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_TOKEN, "access token unknown, expired or revoked");
     } else {
-        rc = sq_fail(db, "checking a token", err);
+        rc = sqlu_fail(db->h, "checking a token", err);
     }
     sqlite3_reset(st);
 out:
@@ -406,20 +359,20 @@ static vouch_code sq_mark(vd_store *s, int q, const char *event, const char *did
     pthread_mutex_lock(&db->lock);
     if ((rc = sq_begin(db, err)) != VOUCH_OK)
         goto out;
-    st = sq_stmt(db, q);
-    if (bind_text(st, 1, did) || sqlite3_bind_int64(st, 2, now)) {
-        rc = sq_fail(db, "binding", err);
+    st = sqlu_fresh(db->q[q]);
+    if (sqlu_bind_text(st, 1, did) || sqlite3_bind_int64(st, 2, now)) {
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
-    if ((rc = sq_run(db, st, event, changed, err)) != VOUCH_OK)
+    if ((rc = sqlu_run(db->h, st, event, changed, err)) != VOUCH_OK)
         goto out;
     if (q == Q_REVOKE) {
-        st = sq_stmt(db, Q_REVOKE_TOKENS);
-        if (bind_text(st, 1, did)) {
-            rc = sq_fail(db, "binding", err);
+        st = sqlu_fresh(db->q[Q_REVOKE_TOKENS]);
+        if (sqlu_bind_text(st, 1, did)) {
+            rc = sqlu_fail(db->h, "binding", err);
             goto out;
         }
-        if ((rc = sq_run(db, st, "revoking tokens", NULL, err)) != VOUCH_OK)
+        if ((rc = sqlu_run(db->h, st, "revoking tokens", NULL, err)) != VOUCH_OK)
             goto out;
     }
     if (*changed && (rc = sq_audit(db, now, event, did, VOUCH_OK, NULL, err)) != VOUCH_OK)
@@ -452,19 +405,19 @@ static vouch_code sq_prune(vd_store *s, int64_t before, vouch_err *err)
 
     vd_exp_prefix(before, cut);
     pthread_mutex_lock(&db->lock);
-    st = sq_stmt(db, Q_PRUNE_LOGINS);
+    st = sqlu_fresh(db->q[Q_PRUNE_LOGINS]);
     if (sqlite3_bind_text(st, 1, cut, VD_EXP_LEN, SQLITE_TRANSIENT)) {
-        rc = sq_fail(db, "binding", err);
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
-    if ((rc = sq_run(db, st, "pruning logins", NULL, err)) != VOUCH_OK)
+    if ((rc = sqlu_run(db->h, st, "pruning logins", NULL, err)) != VOUCH_OK)
         goto out;
-    st = sq_stmt(db, Q_PRUNE_TOKENS);
+    st = sqlu_fresh(db->q[Q_PRUNE_TOKENS]);
     if (sqlite3_bind_blob(st, 1, cut, VD_EXP_LEN, SQLITE_TRANSIENT)) {
-        rc = sq_fail(db, "binding", err);
+        rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
-    rc = sq_run(db, st, "pruning tokens", NULL, err);
+    rc = sqlu_run(db->h, st, "pruning tokens", NULL, err);
 out:
     pthread_mutex_unlock(&db->lock);
     return rc;
@@ -472,12 +425,12 @@ out:
 
 static vouch_code sq_count(sq_store *db, int q, int64_t *n, vouch_err *err)
 {
-    sqlite3_stmt *st = sq_stmt(db, q);
+    sqlite3_stmt *st = sqlu_fresh(db->q[q]);
     int r = sqlite3_step(st);
 
     *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    return r == SQLITE_ROW ? VOUCH_OK : sq_fail(db, "counting", err);
+    return r == SQLITE_ROW ? VOUCH_OK : sqlu_fail(db->h, "counting", err);
 }
 
 static vouch_code sq_counts(vd_store *s, int64_t *logins, int64_t *tokens, int64_t *audit,
@@ -536,12 +489,12 @@ static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
     if (version == DB_SCHEMA_VERSION)
         goto out;
     if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
-        rc = sq_fail(db, "opening the schema", err);
+        rc = sqlu_fail(db->h, "opening the schema", err);
         goto out;
     }
     version = sq_user_version(db);
     if (version < 0) {
-        rc = sq_fail(db, "reading the schema version", err);
+        rc = sqlu_fail(db->h, "reading the schema version", err);
         goto out;
     }
     if (version == DB_SCHEMA_VERSION)
@@ -559,7 +512,7 @@ static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
     if (r == SQLITE_OK)
         r = sqlite3_exec(db->h, "COMMIT", NULL, NULL, &msg);
     if (r != SQLITE_OK)
-        rc = sq_fail(db, version ? "upgrading the schema" : "creating the schema", err);
+        rc = sqlu_fail(db->h, version ? "upgrading the schema" : "creating the schema", err);
 out:
     sqlite3_free(msg);
     if (!sqlite3_get_autocommit(db->h))
@@ -604,7 +557,7 @@ vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vo
                      " PRAGMA wal_autocheckpoint=10000;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
-        rc = sq_fail(db, "setting pragmas", err);
+        rc = sqlu_fail(db->h, "setting pragmas", err);
         goto out;
     }
     if ((rc = sq_schema(db, create, err)) != VOUCH_OK)
@@ -612,7 +565,7 @@ vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vo
     for (int i = 0; i < Q__COUNT; i++)
         if (sqlite3_prepare_v3(db->h, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->q[i],
                                NULL) != SQLITE_OK) {
-            rc = sq_fail(db, "preparing a statement", err);
+            rc = sqlu_fail(db->h, "preparing a statement", err);
             goto out;
         }
     *out = &db->base;
