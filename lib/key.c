@@ -159,6 +159,65 @@ void vouch_key_free(vouch_key *k)
     vouch_free_secret(k, sizeof(*k));
 }
 
+/* The encodings of the Ed25519 points of small order (1, 2, 4 or 8), the
+ * sign bit (bit 255) left out: each row stands for two encodings, so the 7
+ * rows cover the 8 torsion points in their canonical form and the 6 other
+ * ways to write them (y = 1 and y = -1 with the sign bit set, whose x = 0
+ * cannot be negative; y = p for 0 and y = p + 1 for 1, the only y >= p that
+ * reduce to a small-order y). It is the table of libsodium's
+ * ge25519_has_small_order(const unsigned char s[32]) (libsodium 1.0.16 to
+ * 1.0.18, crypto_core/ed25519/ref10/ed25519_ref10.c, which also ignores the
+ * sign bit); Chalkias et al., "Taming the many EdDSAs" (2020), list the same
+ * points. Each row was checked against the curve equation and the group law
+ * (order 1, 2, 4, 8). Little-endian y, as on the wire. */
+static const uint8_t ed25519_small_order[7][32] = {
+    /* y = 1: the identity (order 1) */
+    {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
+    /* y = p - 1 = -1: (0, -1) (order 2) */
+    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* y = 0: (+-sqrt(-1), 0) (order 4) */
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
+    /* the two y of the four points of order 8 */
+    {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0,
+     0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+     0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+     0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+    {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f,
+     0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+     0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+     0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+    /* y = p, non-canonical 0 (order 4) */
+    {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* y = p + 1, non-canonical 1 (order 1) */
+    {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+};
+
+/* 1 if raw encodes a point of small order, in any of its 14 encodings. Not
+ * constant-time: public keys are public. */
+static int ed25519_is_small_order(const uint8_t raw[32])
+{
+    for (size_t i = 0; i < sizeof(ed25519_small_order) / sizeof(ed25519_small_order[0]); i++)
+        if (memcmp(raw, ed25519_small_order[i], 31) == 0 &&
+            (raw[31] & 0x7f) == ed25519_small_order[i][31])
+            return 1;
+    return 0;
+}
+
 /* Ed25519 point decoding check (RFC 8032 5.1.3), which OpenSSL 3.0 does not
  * do at import: y < p, and x^2 = (y^2 - 1) / (d y^2 + 1) has a root, with
  * x = 0 only for sign bit 0. (y^2-1)/(dy^2+1) is a square iff the product
@@ -200,6 +259,32 @@ out:
         BN_CTX_end(ctx);
     BN_CTX_free(ctx);
     return ok;
+}
+
+/*
+ * The one check of an Ed25519 public key that comes from outside (raw, JWK,
+ * did:key, PKCS#11, SPKI PEM): VOUCH_E_KEY_POINT unless raw is a canonical
+ * encoding of a point on the curve that is not of small order.
+ *
+ * OpenSSL 3.0 (observed with Debian 12's 3.0.19) checks none of this: it
+ * imports any 32 bytes (EVP_PKEY_new_raw_public_key, SPKI), its
+ * EVP_PKEY_public_check says 1 even for y = 2, which is off the curve, it
+ * reads y >= p modulo p, and it verifies cofactorless without refusing a
+ * small-order A. With A = the identity (01 00..00, or its non-canonical
+ * forms such as y = p + 1) the signature R = identity, S = 0 verifies for
+ * every message; with the other small-order keys it verifies for about 1
+ * message in the key's order. So the small-order table comes first, with its
+ * own message, and then the curve and y < p checks.
+ */
+static vouch_code ed25519_pub_check(const uint8_t raw[32], vouch_err *err)
+{
+    if (ed25519_is_small_order(raw))
+        return vouch_err_set(err, VOUCH_E_KEY_POINT,
+                             "Ed25519 public key is a point of small order");
+    if (!ed25519_point_valid(raw))
+        return vouch_err_set(err, VOUCH_E_KEY_POINT,
+                             "Ed25519 public key is not a point on the curve");
+    return VOUCH_OK;
 }
 
 /* Fills k->pub from k->pkey and checks the key is one we support. */
@@ -468,11 +553,9 @@ static vouch_code pkey_from_raw(vouch_key_type type, const uint8_t *raw, size_t 
                                "Ed25519 public key is %zu bytes, not 32", len);
             goto out;
         }
-        if (!ed25519_point_valid(raw)) {
-            rc = vouch_err_set(err, VOUCH_E_KEY_POINT,
-                               "Ed25519 public key is not a point on the curve");
+        rc = ed25519_pub_check(raw, err);
+        if (rc != VOUCH_OK)
             goto out;
-        }
         pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
         if (!pkey)
             rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import Ed25519 key");
@@ -843,6 +926,21 @@ static vouch_code check_private(EVP_PKEY *pkey, vouch_err *err)
     return VOUCH_OK;
 }
 
+/* A public Ed25519 key from SPKI gets the same check as a raw one (OpenSSL
+ * takes the 32 bytes as they are). P-256 points are checked by OpenSSL's
+ * decoder. */
+static vouch_code check_public(EVP_PKEY *pkey, vouch_err *err)
+{
+    uint8_t raw[32];
+    size_t n = sizeof(raw);
+
+    if (!EVP_PKEY_is_a(pkey, "ED25519"))
+        return VOUCH_OK;
+    if (EVP_PKEY_get_raw_public_key(pkey, raw, &n) != 1 || n != 32)
+        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot read Ed25519 public key");
+    return ed25519_pub_check(raw, err);
+}
+
 vouch_code vouch_key_from_pem(const char *pem, size_t len, vouch_key **out, vouch_err *err)
 {
     BIO *bio = NULL;
@@ -879,11 +977,9 @@ vouch_code vouch_key_from_pem(const char *pem, size_t len, vouch_key **out, vouc
                                                     : "malformed public key PEM");
         goto out;
     }
-    if (priv) {
-        rc = check_private(pkey, err);
-        if (rc != VOUCH_OK)
-            goto out;
-    }
+    rc = priv ? check_private(pkey, err) : check_public(pkey, err);
+    if (rc != VOUCH_OK)
+        goto out;
     rc = key_from_pkey(pkey, priv, out, err);
     pkey = NULL;
 out:

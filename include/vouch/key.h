@@ -76,11 +76,13 @@ vouch_code vouch_key_generate_pkcs11(const char *uri, vouch_key_type type, vouch
 /*
  * Loads a key from a PKCS#11 URI ("pkcs11:..."), a PEM file (private PKCS#8
  * or "EC PRIVATE KEY", or public SPKI), or a JWK file (public, or private
- * when the file holds "d" and mode is 0600).
+ * when the file holds "d" and mode is 0600). Public points are checked as
+ * in vouch_key_from_public_raw (VOUCH_E_KEY_POINT).
  */
 vouch_code vouch_key_load(const char *path_or_uri, vouch_key **out, vouch_err *err);
 
-/* Parses PEM text (private or public). */
+/* Parses PEM text (private or public; a public point is checked as in
+ * vouch_key_from_public_raw). */
 vouch_code vouch_key_from_pem(const char *pem, size_t len, vouch_key **out, vouch_err *err);
 
 /* Writes the private key (PKCS#8 PEM, mode 0600) or, with public_only, the
@@ -94,7 +96,8 @@ vouch_code vouch_key_public_pem(const vouch_key *k, char **out, vouch_err *err);
 
 /* JWK import (RFC 7517/7518/8037): EC P-256 {kty,crv,x,y} or OKP Ed25519
  * {kty,crv,x}. Members are checked strictly: strict base64url, exact lengths,
- * the point on the curve (Ed25519 too: canonical y with a square root), no
+ * the point on the curve (Ed25519 too: canonical y with a square root, and
+ * not one of the 8 points of small order, see vouch_key_from_public_raw), no
  * private members unless allowed (then "d" must match x/y). Unknown members
  * (kid, ...) are ignored, but the ones that restrict a key are honoured:
  * "alg", when present, must match ("ES256"; "EdDSA" or "Ed25519"), "use"
@@ -117,7 +120,13 @@ vouch_code vouch_key_thumbprint(const vouch_key *k, char out[VOUCH_THUMBPRINT_LE
 vouch_code vouch_key_public_raw(const vouch_key *k, uint8_t *out, size_t cap, size_t *len,
                                 vouch_err *err);
 
-/* From a raw public key as above (P-256 also accepts the 65-byte form). */
+/* From a raw public key as above (P-256 also accepts the 65-byte form).
+ * The point is checked: VOUCH_E_KEY_POINT for a wrong length, a point off
+ * the curve, a non-canonical Ed25519 y (y >= p), and an Ed25519 point of
+ * small order (order 1, 2, 4 or 8, in any of its 14 encodings: "Ed25519
+ * public key is a point of small order"), under which signatures can be
+ * forged. The same Ed25519 check applies to JWK, did:key (which reports
+ * VOUCH_E_KEY_DIDKEY, see vouch/did.h), PKCS#11 and SPKI PEM public keys. */
 vouch_code vouch_key_from_public_raw(vouch_key_type type, const uint8_t *raw, size_t len,
                                      vouch_key **out, vouch_err *err);
 

@@ -299,15 +299,16 @@ static void test_public_raw(void **state)
     raw[31] = 0x7f;
     assert_code(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &c, &e), VOUCH_E_KEY_POINT,
                 e);
-    /* y = 1 (the neutral point) decodes only with sign bit 0 */
+    /* y = 1 (the neutral point) is a point, but of small order: refused with
+     * either sign bit (test_ed25519_small_order has all of them) */
     memset(raw, 0, 32);
     raw[0] = 1;
-    assert_ok(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &c, &e), e);
-    vouch_key_free(c);
-    c = NULL;
+    assert_code(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &c, &e), VOUCH_E_KEY_POINT,
+                e);
     raw[31] = 0x80;
     assert_code(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &c, &e), VOUCH_E_KEY_POINT,
                 e);
+    assert_null(c);
     /* output buffer too small */
     assert_code(vouch_key_public_raw(k, raw, 32, &n, &e), VOUCH_E_ARG, e);
     json_decref(jwk);
@@ -340,6 +341,228 @@ static void test_ed25519_point_check(void **state)
         size_t n = 0;
         assert_ok(vouch_key_public_raw(g, raw, sizeof(raw), &n, &e), e);
         assert_ok(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, n, &c, &e), e);
+        vouch_key_free(c);
+        vouch_key_free(g);
+    }
+}
+
+/* The 8 Ed25519 points of small order, written with the sign bit clear
+ * (each is also tested with it set): the identity, (0, -1), (+-sqrt(-1), 0),
+ * the four points of order 8, and the non-canonical y = p (0) and y = p + 1
+ * (1). 14 encodings in all, as in libsodium's blocklist. Under any of them
+ * a signature can be made to verify without the private key (the identity:
+ * R = identity, S = 0 verifies every message under plain OpenSSL 3.0). */
+static const struct {
+    const char *what;
+    const char *hex; /* little-endian, sign bit clear */
+} small_order[] = {
+    {"y=1 (identity, order 1)", "0100000000000000000000000000000000000000000000000000000000000000"},
+    {"y=-1 (order 2)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+    {"y=0 (order 4)", "0000000000000000000000000000000000000000000000000000000000000000"},
+    {"order 8 (26e8..)", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"},
+    {"order 8 (c717..)", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"},
+    {"y=p (non-canonical 0)", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+    {"y=p+1 (non-canonical 1)", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+};
+
+#define SMALL_ORDER_MSG "Ed25519 public key is a point of small order"
+#define OFF_CURVE_MSG "Ed25519 public key is not a point on the curve"
+
+static void hex32(const char *hex, uint8_t out[32])
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    vouch_err e;
+
+    assert_ok(vouch_hex_decode(hex, strlen(hex), &b, &n, &e), e);
+    assert_int_equal(n, 32);
+    memcpy(out, b, 32);
+    vouch_free(b);
+}
+
+/* {"kty":"OKP","crv":"Ed25519","x":<raw>} */
+static json_t *okp_jwk(const uint8_t raw[32])
+{
+    char x[44];
+    size_t n = 0;
+    vouch_err e;
+    json_t *j;
+
+    assert_ok(vouch_b64url_encode_buf(raw, 32, x, sizeof(x), &n, &e), e);
+    assert_int_equal(n, 43);
+    j = json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", x);
+    assert_non_null(j);
+    return j;
+}
+
+/* "did:key:z" + base58btc(0xed 0x01 || raw), malloc'd */
+static char *ed_did_key(const uint8_t raw[32])
+{
+    uint8_t b[34] = {0xed, 0x01};
+    char *mb = NULL, *did;
+    vouch_err e;
+
+    memcpy(b + 2, raw, 32);
+    assert_ok(vouch_multibase_encode(b, sizeof(b), &mb, &e), e);
+    did = malloc(strlen("did:key:") + strlen(mb) + 1);
+    assert_non_null(did);
+    strcpy(did, "did:key:");
+    strcat(did, mb);
+    vouch_free(mb);
+    return did;
+}
+
+/* SPKI PEM (RFC 8410: 302a300506032b6570032100 || raw) */
+static void ed_spki_pem(const uint8_t raw[32], char pem[128])
+{
+    static const uint8_t prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
+                                       0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+    uint8_t der[44];
+    char b64[61];
+
+    memcpy(der, prefix, sizeof(prefix));
+    memcpy(der + sizeof(prefix), raw, 32);
+    assert_int_equal(EVP_EncodeBlock((unsigned char *)b64, der, sizeof(der)), 60);
+    snprintf(pem, 128, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", b64);
+}
+
+/* Every entry point that takes an Ed25519 public key from outside: the
+ * code of each, and the message the key module gave. */
+static void expect_ed25519_refused(const uint8_t raw[32], const char *why, const char *what)
+{
+    vouch_key *k = NULL;
+    json_t *j = okp_jwk(raw);
+    char *did = ed_did_key(raw), pem[128], want[VOUCH_ERR_MSG_MAX];
+    vouch_err e;
+    vouch_code rc;
+
+    vouch_err_clear(&e);
+    rc = vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &k, &e);
+    if (rc != VOUCH_E_KEY_POINT || strcmp(e.msg, why) != 0)
+        fail_msg("%s raw: got %s (%s)", what, vouch_code_name(rc), e.msg);
+    assert_null(k);
+
+    rc = vouch_key_from_jwk(j, VOUCH_JWK_PUBLIC, &k, &e);
+    if (rc != VOUCH_E_KEY_POINT || strcmp(e.msg, why) != 0)
+        fail_msg("%s JWK: got %s (%s)", what, vouch_code_name(rc), e.msg);
+    assert_null(k);
+
+    /* did:key keeps its documented code (vouch/did.h) and carries the reason */
+    rc = vouch_did_key_decode(did, &k, &e);
+    snprintf(want, sizeof(want), "did:key public key: %s", why);
+    if (rc != VOUCH_E_KEY_DIDKEY || strcmp(e.msg, want) != 0)
+        fail_msg("%s did:key %s: got %s (%s)", what, did, vouch_code_name(rc), e.msg);
+    assert_null(k);
+
+    ed_spki_pem(raw, pem);
+    rc = vouch_key_from_pem(pem, strlen(pem), &k, &e);
+    if (rc != VOUCH_E_KEY_POINT || strcmp(e.msg, why) != 0)
+        fail_msg("%s SPKI PEM: got %s (%s)", what, vouch_code_name(rc), e.msg);
+    assert_null(k);
+
+    free(did);
+    json_decref(j);
+}
+
+/* Accepted through every entry point, and the same key each time. */
+static void expect_ed25519_accepted(const uint8_t raw[32], const char *what)
+{
+    vouch_key *k = NULL, *c = NULL;
+    json_t *j = okp_jwk(raw);
+    char *did = ed_did_key(raw), pem[128];
+    uint8_t back[VOUCH_PUB_MAX];
+    size_t n = 0;
+    vouch_err e;
+
+    vouch_err_clear(&e);
+    if (vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &k, &e) != VOUCH_OK)
+        fail_msg("%s raw: %s", what, e.msg);
+    assert_ok(vouch_key_public_raw(k, back, sizeof(back), &n, &e), e);
+    assert_int_equal(n, 32);
+    assert_memory_equal(back, raw, 32);
+    if (vouch_key_from_jwk(j, VOUCH_JWK_PUBLIC, &c, &e) != VOUCH_OK)
+        fail_msg("%s JWK: %s", what, e.msg);
+    assert_true(vouch_key_equal(k, c));
+    vouch_key_free(c);
+    c = NULL;
+    if (vouch_did_key_decode(did, &c, &e) != VOUCH_OK)
+        fail_msg("%s did:key: %s", what, e.msg);
+    assert_true(vouch_key_equal(k, c));
+    vouch_key_free(c);
+    c = NULL;
+    ed_spki_pem(raw, pem);
+    if (vouch_key_from_pem(pem, strlen(pem), &c, &e) != VOUCH_OK)
+        fail_msg("%s SPKI PEM: %s", what, e.msg);
+    assert_true(vouch_key_equal(k, c));
+    vouch_key_free(c);
+    vouch_key_free(k);
+    free(did);
+    json_decref(j);
+}
+
+static void test_ed25519_small_order(void **state)
+{
+    uint8_t raw[32];
+    char what[96];
+    (void)state;
+
+    /* all 14 encodings, through raw, JWK, did:key and SPKI PEM */
+    for (size_t i = 0; i < sizeof(small_order) / sizeof(small_order[0]); i++)
+        for (int sign = 0; sign < 2; sign++) {
+            hex32(small_order[i].hex, raw);
+            raw[31] |= (uint8_t)(sign << 7);
+            snprintf(what, sizeof(what), "%s sign %d", small_order[i].what, sign);
+            expect_ed25519_refused(raw, SMALL_ORDER_MSG, what);
+        }
+
+    /* one bit away from a blocked encoding: a point of large order is
+     * accepted (both signs: its x is not 0), anything else is refused as
+     * off the curve. Which neighbours are points was computed beside the
+     * table (x^2 = (y^2-1)/(dy^2+1) a square). */
+    {
+        static const struct {
+            size_t row; /* in small_order */
+            unsigned bit;
+            int point;
+        } near[] = {
+            {0, 1, 1}, /* y = 3 */
+            {2, 2, 1}, /* y = 4 */
+            {3, 2, 1}, /* 22e8.. */
+            {4, 1, 1}, /* c517.. */
+            {1, 2, 1}, /* y = -5 (e8ff..7f) */
+            {2, 1, 0}, /* y = 2: no x */
+            {5, 1, 0}, /* y = p + 2: not canonical */
+            {6, 4, 0}, /* y = p + 17: not canonical */
+        };
+        for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++)
+            for (int sign = 0; sign < 2; sign++) {
+                hex32(small_order[near[i].row].hex, raw);
+                raw[near[i].bit / 8] ^= (uint8_t)(1u << (near[i].bit % 8));
+                raw[31] |= (uint8_t)(sign << 7);
+                snprintf(what, sizeof(what), "%s, bit %u flipped, sign %d",
+                         small_order[near[i].row].what, near[i].bit, sign);
+                if (near[i].point)
+                    expect_ed25519_accepted(raw, what);
+                else
+                    expect_ed25519_refused(raw, OFF_CURVE_MSG, what);
+            }
+    }
+
+    /* generated keys still go through every entry point, and verify */
+    for (int i = 0; i < 8; i++) {
+        vouch_key *g = gen(VOUCH_KEY_ED25519), *c = NULL;
+        uint8_t pub[VOUCH_PUB_MAX], sig[VOUCH_SIG_LEN];
+        size_t n = 0;
+        vouch_err e;
+
+        assert_ok(vouch_key_public_raw(g, pub, sizeof(pub), &n, &e), e);
+        assert_int_equal(n, 32);
+        memcpy(raw, pub, 32);
+        expect_ed25519_accepted(raw, "generated key");
+        assert_ok(vouch_key_sign(g, (const uint8_t *)msg, strlen(msg), sig, &e), e);
+        assert_ok(vouch_key_from_public_raw(VOUCH_KEY_ED25519, raw, 32, &c, &e), e);
+        assert_ok(vouch_key_verify(c, (const uint8_t *)msg, strlen(msg), sig, sizeof(sig), &e),
+                  e);
         vouch_key_free(c);
         vouch_key_free(g);
     }
@@ -815,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_es256_against_openssl),
         cmocka_unit_test(test_public_raw),
         cmocka_unit_test(test_ed25519_point_check),
+        cmocka_unit_test(test_ed25519_small_order),
         cmocka_unit_test(test_jwk_roundtrip),
         cmocka_unit_test(test_jwk_cases),
         cmocka_unit_test(test_jwk_private_signs),
