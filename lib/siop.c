@@ -281,11 +281,22 @@ static vouch_code siop_times(const json_t *c, const char *what, int64_t now, int
         (rc = siop_time_claim(c, "nbf", what, &nbf, &has_nbf, err)) != VOUCH_OK)
         return rc;
     /* need_iat 1: exp and iat are both required (request object,
-     * id_token); 0: at least one of them (a VP without exp lives
-     * VOUCH_LOGIN_MAX_LIFETIME from its iat) */
-    if ((!has_exp && (need_iat || !has_iat)) || (!has_iat && need_iat))
+     * id_token). 0 (a VP): either may be missing. A VP without exp lives
+     * VOUCH_LOGIN_MAX_LIFETIME from its iat; one with neither (did-jwt-vc,
+     * under Sphereon's and Veramo's wallets, sets none by default) lives
+     * as long as the nonce it carries, which the caller checks: the
+     * server's login row expires it, and the store consumes it once. */
+    if (need_iat && (!has_exp || !has_iat))
         return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST, "%s: \"%s\" is missing", what,
                              has_exp ? "iat" : "exp");
+    if (!has_exp && !has_iat) {
+        if (has_nbf && nbf > now + VOUCH_LOGIN_SKEW)
+            return vouch_err_set(err, VOUCH_E_LOGIN_EXPIRED, "%s not valid before %lld", what,
+                                 (long long)nbf);
+        if (exp_out)
+            *exp_out = 0;
+        return VOUCH_OK;
+    }
     if (!has_exp)
         exp = iat + VOUCH_LOGIN_MAX_LIFETIME;
     if (has_iat && exp <= iat)

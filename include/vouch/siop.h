@@ -74,8 +74,10 @@ extern "C" {
 
 /*
  * Time rules for every login token (request object, id_token, vp_token):
- * exp is required (a vp_token may carry iat alone: it then expires
- * VOUCH_LOGIN_MAX_LIFETIME after iat, as wallets often send no exp);
+ * exp is required, but for a vp_token: one with iat alone expires
+ * VOUCH_LOGIN_MAX_LIFETIME after iat, one with neither (what did-jwt-vc
+ * makes for Sphereon's and Veramo's wallets) lives as long as the nonce
+ * it must carry;
  * the token is expired once now >= exp + VOUCH_LOGIN_SKEW;
  * iat (required in the request object and id_token) and nbf may be at most
  * VOUCH_LOGIN_SKEW ahead of now; exp - iat may not exceed

@@ -8,8 +8,8 @@
 #    server key of our did:web document), builds its own self-issued
 #    id_token with a did:key and posts it with direct_post. 0.20.1 speaks
 #    SIOPv2 + OpenID4VP draft 28 / 1.0, whose presentations are DCQL only:
-#    it cannot answer a Presentation Exchange definition, so the credential
-#    mode is covered by part 2.
+#    it cannot answer a Presentation Exchange definition: the credential
+#    mode with a real wallet is tests/interop/wallet_pe.sh (Sphereon 0.19.0).
 # 2. Substitute for the credential mode, clearly labelled: tokens built
 #    independently of libvouch (tests/attacks/siop_device.py, Debian's
 #    python3-cryptography) exactly as wallets send them: typ "JWT", the

@@ -1188,7 +1188,8 @@ static void test_response_vp_token(void **state)
     json_object_set_new(c, "sub", json_string(F.did));
     json_object_set_new(json_object_get(c, "vp"), "holder", json_string(F.did));
     EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
-    /* no exp (wallets): iat bounds it; neither exp nor iat: refused */
+    /* no exp (wallets): iat bounds it; neither exp nor iat (did-jwt-vc's
+     * default): the nonce bounds it, but a future nbf is still refused */
     c = vpt_claims(F.did, F.cred);
     json_object_del(c, "exp");
     EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
@@ -1199,7 +1200,29 @@ static void test_response_vp_token(void **state)
     c = vpt_claims(F.did, F.cred);
     json_object_del(c, "exp");
     json_object_del(c, "iat");
-    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_REQUEST);
+    json_object_del(c, "nbf");
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_del(c, "iat");
+    json_object_set_new(c, "nbf", json_integer(NOW - 100));
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_OK);
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_del(c, "iat");
+    json_object_set_new(c, "nbf", json_integer(NOW + 2 * VOUCH_LOGIN_SKEW));
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_EXPIRED);
+    /* ... and the nonce is still required and checked */
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_del(c, "iat");
+    json_object_set_new(c, "nonce", json_string("another-nonce-another-nonce"));
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_NONCE);
+    c = vpt_claims(F.did, F.cred);
+    json_object_del(c, "exp");
+    json_object_del(c, "iat");
+    json_object_del(c, "nonce");
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_NONCE);
     /* holder differs from the login subject: the stranger's valid VP */
     EXPECT_RESP(with_vpt(sign_claims(F.other, "JWT", vm_other, vpt_claims(F.did_other,
                                                                         cred_other))),
