@@ -249,12 +249,21 @@ typedef struct rot_new {
     vouch_key *key; /* private, generated here */
 } rot_new;
 
+/* A root key held outside P/keys, given with --root-key KID=KEY. */
+typedef struct rot_given {
+    char kid[72];
+    const char *ref; /* KEY as given (never printed: a URI may carry a PIN) */
+    vouch_key *key;  /* private: a key file, or a handle on a token's key */
+} rot_given;
+
 typedef struct rot {
     proj pj;
     vouch_policy *cur;
     json_t *doc; /* the new payload being built */
     rot_new made[ROT_MAX_NEW];
     size_t nmade;
+    rot_given given[CLI_MAX_REPEAT]; /* --root-key */
+    size_t ngiven;
     vouch_key *cosigner;
     vouch_key *loaded[2 * VOUCH_POLICY_MAX_KEYS]; /* private keys read from P/keys */
     size_t nloaded;
@@ -493,14 +502,137 @@ out:
     return rc;
 }
 
-/* The private key of kid: generated in this run, else P/keys/<kid>.pem;
- * NULL (no error) when we do not hold it. */
+/*
+ * --root-key KID=KEY, before anything else: the syntax, each KID once, and
+ * KEY loaded (a PKCS#11 URI, its PIN as for every key, or a private key
+ * file) with its private half. Whether KID is a root key, and KEY the key
+ * listed under it, is rot_given_check's, once the new payload exists.
+ */
+static vouch_code rot_given_load(rot *r, const cli_args *a, vouch_err *err)
+{
+    const char *const *vals;
+    int nv = cli_get_all(a, "root-key", &vals);
+    vouch_code rc = VOUCH_OK;
+
+    for (int i = 0; i < nv; i++) {
+        rot_given *g = &r->given[r->ngiven];
+        const char *eq = strchr(vals[i], '=');
+        size_t klen = eq ? (size_t)(eq - vals[i]) : 0;
+
+        if (!eq || klen == 0 || !eq[1]) {
+            rc = vouch_err_set(err, VOUCH_E_USAGE, "--root-key takes KID=KEY");
+            goto out;
+        }
+        if (klen >= sizeof(g->kid)) {
+            rc = vouch_err_set(err, VOUCH_E_USAGE, "--root-key: KID longer than %zu bytes",
+                               sizeof(g->kid) - 1);
+            goto out;
+        }
+        memcpy(g->kid, vals[i], klen);
+        g->kid[klen] = '\0';
+        g->ref = eq + 1;
+        for (size_t j = 0; j < r->ngiven; j++)
+            if (strcmp(r->given[j].kid, g->kid) == 0) {
+                rc = vouch_err_set(err, VOUCH_E_USAGE, "--root-key: %.64s given twice",
+                                   g->kid);
+                goto out;
+            }
+        r->ngiven++;
+    }
+    for (size_t i = 0; i < r->ngiven; i++) {
+        rot_given *g = &r->given[i];
+
+        if ((rc = cli_load_key(g->ref, &g->key, err)) != VOUCH_OK) {
+            vouch_err_prefix(err, "--root-key %.64s", g->kid);
+            goto out;
+        }
+        if (!vouch_key_has_private(g->key)) {
+            rc = vouch_err_set(err, VOUCH_E_KEY_NOT_PRIVATE,
+                               "--root-key %.64s: KEY holds no private key", g->kid);
+            goto out;
+        }
+    }
+out:
+    return rc;
+}
+
+/* Where kid is a root key of p: 1 with its public key in *listed, else 0. */
+static int rot_root_of(const vouch_policy *p, const char *kid, const vouch_key **listed)
+{
+    const vouch_jws_keyref *refs;
+    size_t n = 0;
+
+    if (vouch_policy_role_keys(p, VOUCH_ROLE_ROOT, &refs, &n, NULL, NULL) != VOUCH_OK)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = vouch_policy_kid_of(p, refs[i].key);
+        if (k && strcmp(k, kid) == 0) {
+            *listed = refs[i].key;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Each --root-key KID must be a root key of the current policy or of the
+ * new payload np, and KEY's public key the one listed under KID there (in
+ * both, when both list it): a wrong token object, or a key file of another
+ * root, never signs. Public keys are compared, never kids or labels.
+ */
+static vouch_code rot_given_check(rot *r, const vouch_policy *np, vouch_err *err)
+{
+    vouch_code rc = VOUCH_OK;
+
+    for (size_t i = 0; i < r->ngiven; i++) {
+        const rot_given *g = &r->given[i];
+        const vouch_policy *ps[2] = {r->cur, np};
+        int found = 0;
+
+        for (int s = 0; s < 2; s++) {
+            const vouch_key *listed = NULL;
+            char want[VOUCH_THUMBPRINT_LEN + 1] = "", got[VOUCH_THUMBPRINT_LEN + 1] = "";
+
+            if (!rot_root_of(ps[s], g->kid, &listed))
+                continue;
+            found = 1;
+            if (vouch_key_equal(g->key, listed))
+                continue;
+            vouch_key_thumbprint(listed, want, NULL);
+            vouch_key_thumbprint(g->key, got, NULL);
+            rc = vouch_err_set(err, VOUCH_E_USAGE,
+                               "--root-key %.64s: KEY is not the key policy version %lld lists "
+                               "under %.64s (thumbprint %s, KEY's %s)",
+                               g->kid, (long long)vouch_policy_version(ps[s]), g->kid, want,
+                               got);
+            goto out;
+        }
+        if (!found) {
+            rc = vouch_err_set(err, VOUCH_E_USAGE,
+                               "--root-key %.64s: not a root key of policy version %lld or "
+                               "%lld",
+                               g->kid, (long long)vouch_policy_version(r->cur),
+                               (long long)vouch_policy_version(np));
+            goto out;
+        }
+    }
+out:
+    return rc;
+}
+
+/* The private key of kid: given with --root-key, else generated in this
+ * run, else P/keys/<kid>.pem; NULL (no error) when we do not hold it. */
 static vouch_code rot_private(rot *r, const char *kid, const vouch_key **out, vouch_err *err)
 {
     vouch_key *k = NULL;
     vouch_code rc = VOUCH_OK;
 
     *out = NULL;
+    for (size_t i = 0; i < r->ngiven; i++)
+        if (strcmp(r->given[i].kid, kid) == 0) {
+            *out = r->given[i].key;
+            goto out;
+        }
     for (size_t i = 0; i < r->nmade; i++)
         if (strcmp(r->made[i].kid, kid) == 0) {
             *out = r->made[i].key;
@@ -508,7 +640,7 @@ static vouch_code rot_private(rot *r, const char *kid, const vouch_key **out, vo
         }
     rc = proj_load_key(&r->pj, kid, &k, err);
     if (rc == VOUCH_E_NOTFOUND) {
-        rc = VOUCH_OK; /* held elsewhere (offline, a token): not a signer here */
+        rc = VOUCH_OK; /* held elsewhere (offline, a token) and not given: not a signer */
         goto out;
     }
     if (rc != VOUCH_OK)
@@ -579,7 +711,8 @@ static vouch_code rot_signers(rot *r, const vouch_policy *np, vouch_jws_keyref *
     }
     if (ocount < oth || ncount < nth) {
         rc = vouch_err_set(err, VOUCH_E_POLICY_SIGNATURES,
-                           "not enough root keys in %.200s/keys: %u of %u old and %u of %u new",
+                           "not enough root keys in %.200s/keys or given with --root-key: "
+                           "%u of %u old and %u of %u new",
                            r->pj.dir, ocount, oth, ncount, nth);
         goto out;
     }
@@ -609,7 +742,8 @@ static vouch_code policy_rotate(const cli_args *a, vouch_err *err)
     }
     if ((rc = cli_require(a, "dir", &dir, err)) != VOUCH_OK ||
         (rc = proj_load(dir, &r->pj, err)) != VOUCH_OK ||
-        (rc = proj_current_policy(&r->pj, &r->cur, err)) != VOUCH_OK)
+        (rc = proj_current_policy(&r->pj, &r->cur, err)) != VOUCH_OK ||
+        (rc = rot_given_load(r, a, err)) != VOUCH_OK)
         goto out;
     lifetime = vouch_policy_expires(r->cur) - vouch_policy_issued(r->cur);
     if ((opt = cli_get(a, "expires")) &&
@@ -661,7 +795,8 @@ static vouch_code policy_rotate(const cli_args *a, vouch_err *err)
             vouch_err_prefix(err, "--cosigner must not be one of this project's keys");
         goto out;
     }
-    if ((rc = rot_signers(r, np, sig, &nsig, err)) != VOUCH_OK ||
+    if ((rc = rot_given_check(r, np, err)) != VOUCH_OK ||
+        (rc = rot_signers(r, np, sig, &nsig, err)) != VOUCH_OK ||
         (rc = vouch_policy_sign(payload, plen, sig, nsig, &jws, &jlen, err)) != VOUCH_OK)
         goto out;
     /* what a device holding the current version will do with it */
@@ -737,6 +872,8 @@ out:
             vouch_key_free(r->made[i].key);
         for (size_t i = 0; i < r->nloaded; i++)
             vouch_key_free(r->loaded[i]);
+        for (size_t i = 0; i < r->ngiven; i++)
+            vouch_key_free(r->given[i].key);
         vouch_key_free(r->cosigner);
         json_decref(r->doc);
         json_decref(r->retired);
@@ -772,11 +909,13 @@ const cli_cmd cli_policy_cmds[] = {
      policy_verify},
     {"policy", "rotate",
      "--dir P [--replace-root KID]... [--replace KID]... [--add-key ROLE[=KEY]]... "
-     "[--remove-key KID]... [--cosigner DID|JWK-FILE] [--threshold K] [--expires DURATION]",
+     "[--remove-key KID]... [--cosigner DID|JWK-FILE] [--threshold K] [--expires DURATION] "
+     "[--root-key KID=KEY]...",
      "Make the next policy version: apply the changes (in the order remove, replace, add, "
      "co-signer, threshold), generate new keys into P/keys (0600), sign with a threshold of "
-     "the old root keys and of the new ones, write P/policy/N+1.jws, P/did.json, "
-     "P/did-configuration.json and P/project.json.",
+     "the old root keys and of the new ones (from P/keys, or held elsewhere and named with "
+     "--root-key), write P/policy/N+1.jws, P/did.json, P/did-configuration.json and "
+     "P/project.json.",
      0, 0,
      {{"dir", "P", "project directory", 0},
       {"replace-root", "KID", "replace this root key with a new one", 1},
@@ -788,7 +927,12 @@ const cli_cmd cli_policy_cmds[] = {
       {"remove-key", "KID", "remove this key from the policy", 1},
       {"cosigner", "DID|JWK-FILE", "the co-signer's new public key (replaces cosign keys)", 0},
       {"threshold", "K", "the new root threshold", 0},
-      {"expires", "DURATION", "lifetime of the new version (default: that of the current)", 0}},
+      {"expires", "DURATION", "lifetime of the new version (default: that of the current)", 0},
+      {"root-key", "KID=KEY",
+       "sign as root key KID with KEY, held outside P/keys: a PKCS#11 URI (PIN as for any "
+       "key) or a private key file; its public key must be the one the current or new policy "
+       "lists under KID",
+       1}},
      policy_rotate},
     {NULL, NULL, NULL, NULL, 0, 0, {{NULL, NULL, NULL, 0}}, NULL},
 };
