@@ -1704,10 +1704,37 @@ out:
  * when present it must be this login's */
 static const char *const idt_members[] = {"iss", "sub", "aud", "nonce", "iat", "exp", "nbf",
                                           "jti", "auth_time", "sub_jwk", "state", NULL};
-static const char *const vpt_members[] = {"iss", "sub", "aud", "nonce", "iat",
-                                          "exp", "nbf", "jti", "vp",  NULL};
+/* The VP's own members may also stand beside "vp" (Sphereon's SSI-SDK
+ * puts the whole presentation there too, with an issuanceDate): a copy is
+ * accepted only if it equals vp's member (siop_vp_copies). */
+static const char *const vpt_members[] = {
+    "iss", "sub", "aud", "nonce", "iat", "exp", "nbf", "jti", "vp",
+    "@context", "type", "holder", "verifiableCredential", "issuanceDate", NULL};
+static const char *const vp_copy_members[] = {"@context", "type", "holder",
+                                              "verifiableCredential", NULL};
 static const char *const vp_members[] = {"@context", "type", "verifiableCredential", "holder",
                                          "id", NULL};
+
+/* Top-level copies of vp's members must equal them, so that no reader of
+ * either place sees another presentation; issuanceDate, a VC data model
+ * field that the JWT's own time claims replace here, is only checked to be
+ * a short printable string. */
+static vouch_code siop_vp_copies(const json_t *claims, const json_t *vp, vouch_err *err)
+{
+    const json_t *d;
+
+    for (size_t i = 0; vp_copy_members[i]; i++) {
+        const json_t *top = json_object_get(claims, vp_copy_members[i]);
+        if (top && !json_equal((json_t *)top, json_object_get(vp, vp_copy_members[i])))
+            return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST,
+                                 "vp_token: top-level \"%s\" is not vp's", vp_copy_members[i]);
+    }
+    d = json_object_get(claims, "issuanceDate");
+    if (d && (!json_is_string(d) || !siop_printable(json_string_value(d), 64)))
+        return vouch_err_set(err, VOUCH_E_LOGIN_REQUEST,
+                             "vp_token: issuanceDate is not a short string");
+    return VOUCH_OK;
+}
 
 /* The id_token: its key (returned) and its subject DID. */
 static vouch_code siop_id_token(siop_dids *ds, const vouch_login_params *lp, const char *tok,
@@ -1835,7 +1862,8 @@ static vouch_code siop_vp_token(siop_dids *ds, const vouch_login_params *lp, con
                            vp ? "not an object" : "missing");
         goto out;
     }
-    if ((rc = siop_only(vp, vp_members, VOUCH_E_LOGIN_REQUEST, "vp_token vp", err)) != VOUCH_OK)
+    if ((rc = siop_only(vp, vp_members, VOUCH_E_LOGIN_REQUEST, "vp_token vp", err)) != VOUCH_OK ||
+        (rc = siop_vp_copies(claims, vp, err)) != VOUCH_OK)
         goto out;
     ctx = json_object_get(vp, "@context");
     type = json_object_get(vp, "type");

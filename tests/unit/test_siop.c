@@ -1223,6 +1223,35 @@ static void test_response_vp_token(void **state)
     json_object_del(c, "iat");
     json_object_del(c, "nonce");
     EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, c)), NULL, VOUCH_E_LOGIN_NONCE);
+    /* Sphereon SSI-SDK's shape: the presentation's members also beside
+     * "vp", with an issuanceDate: accepted when the copies equal vp's */
+    c = vpt_claims(F.did, F.cred);
+    json_object_set_new(json_object_get(c, "vp"), "holder", json_string(F.did));
+    json_object_set(c, "@context", json_object_get(json_object_get(c, "vp"), "@context"));
+    json_object_set(c, "type", json_object_get(json_object_get(c, "vp"), "type"));
+    json_object_set(c, "holder", json_object_get(json_object_get(c, "vp"), "holder"));
+    json_object_set(c, "verifiableCredential",
+                    json_object_get(json_object_get(c, "vp"), "verifiableCredential"));
+    json_object_set_new(c, "issuanceDate", json_string("2026-11-22T01:00:00Z"));
+    EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, json_deep_copy(c))), NULL, VOUCH_OK);
+    {
+        json_t *bad = json_deep_copy(c); /* another credential beside vp */
+        json_object_set_new(bad, "verifiableCredential", json_pack("[s]", cred_other));
+        EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, bad)), NULL, VOUCH_E_LOGIN_REQUEST);
+        bad = json_deep_copy(c); /* another holder beside vp */
+        json_object_set_new(bad, "holder", json_string(F.did_other));
+        EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, bad)), NULL, VOUCH_E_LOGIN_REQUEST);
+        bad = json_deep_copy(c); /* a copy of what vp does not have */
+        json_object_del(json_object_get(bad, "vp"), "holder");
+        EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, bad)), NULL, VOUCH_E_LOGIN_REQUEST);
+        bad = json_deep_copy(c);
+        json_object_set_new(bad, "issuanceDate", json_integer(NOW));
+        EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, bad)), NULL, VOUCH_E_LOGIN_REQUEST);
+        bad = json_deep_copy(c); /* still no other member */
+        json_object_set_new(bad, "id", json_string("urn:uuid:2"));
+        EXPECT_RESP(with_vpt(sign_claims(F.dev, "JWT", vm, bad)), NULL, VOUCH_E_LOGIN_REQUEST);
+    }
+    json_decref(c);
     /* holder differs from the login subject: the stranger's valid VP */
     EXPECT_RESP(with_vpt(sign_claims(F.other, "JWT", vm_other, vpt_claims(F.did_other,
                                                                         cred_other))),
