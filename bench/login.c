@@ -210,7 +210,8 @@ static void make_fixtures(unsigned long n)
     write_file("did.json", did_json, 0644);
     write_file("did-configuration.json", "{}", 0644);
     write_file("server.json",
-               "{\"domain\":\"bench.example\",\"did\":\"did:web:bench.example\",\"kid\":\"server-1\"}",
+               "{\"domain\":\"bench.example\",\"did\":\"did:web:bench.example\","
+               "\"kid\":\"server-1\"}",
                0644);
     write_file("authz.json",
                "{\"mode\":\"credential\",\"access_ttl\":3600,\"nonce_ttl\":600}", 0644);

@@ -20,6 +20,8 @@
 #include "vouchd/vouchd.h"
 
 #define PG_SCHEMA_VERSION 2
+#define PG_STR_(x) #x
+#define PG_STR(x) PG_STR_(x)
 
 static const char pg_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS vouchd_meta(version INTEGER NOT NULL);"
@@ -323,7 +325,8 @@ static vouch_code pg_token_check(vd_store *s, const uint8_t key[VD_TOKEN_KEY_LEN
                       2, p, PGRES_TUPLES_OK, &r, "checking a token", err)) != VOUCH_OK)
         goto out;
     copy_val(r, 0, 0, got, sizeof(got));
-    if (PQntuples(r) != 1 || strlen(got) != KEY_PARAM_LEN || !vouch_ct_equal(got, h, KEY_PARAM_LEN)) {
+    if (PQntuples(r) != 1 || strlen(got) != KEY_PARAM_LEN ||
+        !vouch_ct_equal(got, h, KEY_PARAM_LEN)) {
         rc = vouch_err_set(err, VOUCH_E_LOGIN_TOKEN, "access token unknown, expired or revoked");
         goto out;
     }
@@ -497,8 +500,8 @@ static vouch_code pg_schema(pg_store *db, int create, vouch_err *err)
          (rc = pg_fixed(db, pg_migrate_1_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK) ||
         (rc = pg_fixed(db, pg_schema_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
         (rc = pg_fixed(db, "DELETE FROM vouchd_meta", PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
-        (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(2)", PGRES_COMMAND_OK, &r,
-                       err)) != VOUCH_OK)
+        (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(" PG_STR(PG_SCHEMA_VERSION) ")",
+                       PGRES_COMMAND_OK, &r, err)) != VOUCH_OK)
         goto out;
     rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);
 out:

@@ -16,6 +16,8 @@
 #include "vouchd/vouchd.h"
 
 #define DB_SCHEMA_VERSION 2
+#define DB_STR_(x) #x
+#define DB_STR(x) DB_STR_(x)
 #define DB_BUSY_MS 5000
 
 /* Schema 2. What one login writes is what the store costs: every page a
@@ -211,8 +213,9 @@ static vouch_code sq_audit(sq_store *db, int64_t now, const char *event, const c
 {
     sqlite3_stmt *st = sqlu_fresh(db->q[Q_AUDIT_ADD]);
 
-    if (sqlite3_bind_int64(st, 1, now) || sqlu_bind_text(st, 2, event) || sqlu_bind_text(st, 3, did) ||
-        sqlite3_bind_int(st, 4, (int)code) || sqlu_bind_text(st, 5, peer))
+    if (sqlite3_bind_int64(st, 1, now) || sqlu_bind_text(st, 2, event) ||
+        sqlu_bind_text(st, 3, did) || sqlite3_bind_int(st, 4, (int)code) ||
+        sqlu_bind_text(st, 5, peer))
         return sqlu_fail(db->h, "binding", err);
     return sqlu_run(db->h, st, "writing an audit row", NULL, err);
 }
@@ -508,7 +511,7 @@ static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
     if (r == SQLITE_OK)
         r = sqlite3_exec(db->h, schema_sql, NULL, NULL, &msg);
     if (r == SQLITE_OK)
-        r = sqlite3_exec(db->h, "PRAGMA user_version = 2", NULL, NULL, &msg);
+        r = sqlite3_exec(db->h, "PRAGMA user_version = " DB_STR(DB_SCHEMA_VERSION), NULL, NULL, &msg);
     if (r == SQLITE_OK)
         r = sqlite3_exec(db->h, "COMMIT", NULL, NULL, &msg);
     if (r != SQLITE_OK)
