@@ -365,6 +365,15 @@ out=$(h post --url "$URL_S" --method GET --path "/auth/request/AAAAAAAAAAAAAAAAA
 expect "unknown request id" "$out" 404 VOUCH_E_NOTFOUND
 out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami --header "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 expect "unknown access token" "$out" 401 VOUCH_E_LOGIN_TOKEN
+# well formed (expiry prefix + random part: 30 and 51 base64url characters)
+# but unknown: looked up and not found; a token of the right length with a
+# character outside base64url is refused before any lookup
+out=$(h post --url "$URL_S" --method GET --path "/auth/request/zzzzzzzzAAAAAAAAAAAAAAAAAAAAAA")
+expect "well-formed unknown state as request id" "$out" 404 VOUCH_E_NOTFOUND
+out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami --header "Authorization: Bearer zzzzzzzzAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+expect "well-formed unknown access token" "$out" 401 VOUCH_E_LOGIN_TOKEN
+out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami --header "Authorization: Bearer zzzzzzzzAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.")
+expect "access token with a character outside base64url" "$out" 401 VOUCH_E_LOGIN_TOKEN
 out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami)
 expect "no access token" "$out" 401 VOUCH_E_LOGIN_TOKEN
 expect "wrong method: GET /auth/siop" "$(h post --url "$URL_S" --method GET --path /auth/siop)" 405 VOUCH_E_USAGE

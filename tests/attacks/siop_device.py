@@ -274,7 +274,9 @@ def cmd_login(a):
     idt, vpt, sub = build_tokens(a.case, key, did, vc, req, other_key, other_vc)
     state = req["state"]
     if a.case == "state-unknown":
-        state = b64u(os.urandom(16))
+        # well formed (the real state's expiry prefix, a fresh random part),
+        # so that the server looks it up and does not find it
+        state = req["state"][:8] + b64u(os.urandom(16))
     fields = [("id_token", idt), ("vp_token", vpt), ("presentation_submission", sub),
               ("state", state)]
     if a.case == "no-vp":
