@@ -2,13 +2,14 @@
  * each function takes the request's bytes and fills one reply (status and
  * a JSON body, or the signed request object).
  *
- *   POST /auth/siop          {"did"} -> a login row (random state and nonce
- *                            of 128 bits each; the state is also the
- *                            request id) -> openid:// URL
+ *   POST /auth/siop          {"did"} -> a sealed state (login_state.c: no
+ *                            row; the state is also the request id) ->
+ *                            openid:// URL
  *   GET /auth/request/<id>   the request object, signed by the server key
  *   POST /auth/response      id_token, vp_token, presentation_submission,
- *                            state -> verify (signatures and claims, outside
- *                            any lock) -> the store consumes the nonce,
+ *                            state -> open the state, verify (signatures
+ *                            and claims, outside any lock) -> the store
+ *                            consumes the nonce (inserts the state),
  *                            checks revocation and allowlist, detects clones
  *                            and keeps the SHA-256 of a new access token,
  *                            all in one transaction -> the token
@@ -246,32 +247,24 @@ static int64_t nonce_ttl(const vd_server *s)
 void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_reply *out)
 {
     vouch_err e;
-    vd_login_row row;
+    char did[VOUCH_DID_MAX + 1], state[VD_STATE_LEN + 1], nonce[VD_ID_LEN + 1];
     vouch_key *k = NULL;
-    char uri[VD_URL_MAX + 64];
+    char uri[VD_URL_MAX + 16 + VD_STATE_LEN];
     char *enc_id = NULL, *enc_uri = NULL, *url = NULL;
     size_t n;
     vouch_code rc;
 
     vouch_err_clear(&e);
-    memset(&row, 0, sizeof(row));
-    if ((rc = vouch_login_start_parse(body, len, form, row.did, sizeof(row.did), &e)) !=
-        VOUCH_OK)
+    if ((rc = vouch_login_start_parse(body, len, form, did, sizeof(did), &e)) != VOUCH_OK)
         goto out;
     /* the device names itself by its did:key: a key we can verify with */
-    if ((rc = vouch_did_cache_decode(vd_did_cache(), row.did, &k, &e)) != VOUCH_OK)
+    if ((rc = vouch_did_cache_decode(vd_did_cache(), did, &k, &e)) != VOUCH_OK)
         goto out;
-    row.created = s->clock();
-    row.expires = row.created + nonce_ttl(s);
-    vd_exp_prefix(row.expires, row.state);
-    if ((rc = vd_random_b64(VD_ID_BYTES, row.state + VD_EXP_LEN, sizeof(row.state) - VD_EXP_LEN,
-                            &e)) != VOUCH_OK ||
-        (rc = vd_random_b64(VD_ID_BYTES, row.nonce, sizeof(row.nonce), &e)) != VOUCH_OK)
+    /* the nonce is not needed here: GET /auth/request opens the state */
+    if ((rc = vd_state_new(s->sealer, did, s->clock() + nonce_ttl(s), state, nonce, &e)) !=
+        VOUCH_OK)
         goto out;
-    if ((rc = s->store->ops->login_create(s->store, &row, &e)) != VOUCH_OK)
-        goto out;
-    vd_login_cache_put(&row);
-    snprintf(uri, sizeof(uri), "%s/auth/request/%s", s->public_url, row.state);
+    snprintf(uri, sizeof(uri), "%s/auth/request/%s", s->public_url, state);
     if ((rc = vouch_form_encode(s->cfg.did, strlen(s->cfg.did), &enc_id, &e)) != VOUCH_OK ||
         (rc = vouch_form_encode(uri, strlen(uri), &enc_uri, &e)) != VOUCH_OK)
         goto out;
@@ -287,6 +280,7 @@ void vd_login_start(vd_server *s, const char *body, size_t len, int form, vd_rep
 out:
     if (rc != VOUCH_OK)
         refuse(out, "POST /auth/siop", &e);
+    vouch_wipe(nonce, sizeof(nonce));
     vouch_key_free(k);
     vouch_free(enc_id);
     vouch_free(enc_uri);
@@ -296,7 +290,7 @@ out:
 void vd_login_request(vd_server *s, const char *id, vd_reply *out)
 {
     vouch_err e;
-    vd_login_row row;
+    vd_state_info si;
     vouch_login_params lp;
     const vouch_siop_request_tmpl *tmpl;
     char response_uri[VD_URL_MAX + 32];
@@ -305,28 +299,24 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
     vouch_code rc;
 
     vouch_err_clear(&e);
-    if (!is_b64url_id(id, strlen(id), VD_STATE_LEN)) {
-        rc = vouch_err_set(&e, VOUCH_E_NOTFOUND, "no such login request");
+    memset(&si, 0, sizeof(si));
+    if ((rc = vd_state_open(s->sealer, id, strlen(id), VOUCH_E_NOTFOUND, &si, &e)) != VOUCH_OK)
         goto out;
-    }
-    if (!vd_login_cache_get(id, &row) &&
-        (rc = s->store->ops->login_get(s->store, id, VOUCH_E_NOTFOUND, &row, &e)) != VOUCH_OK)
-        goto out;
-    if (row.used) {
+    if (vd_answered_seen(id)) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "this login was already answered");
         goto out;
     }
-    if (row.expires <= now) {
+    if (si.expires <= now) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_NONCE, "this login request expired");
         goto out;
     }
     snprintf(response_uri, sizeof(response_uri), "%s/auth/response", s->public_url);
     lp.client_id = s->cfg.did;
     lp.response_uri = response_uri;
-    lp.nonce = row.nonce;
-    lp.state = row.state;
+    lp.nonce = si.nonce;
+    lp.state = id;
     lp.iat = now;
-    lp.exp = row.expires;
+    lp.exp = si.expires;
     /* allowlist mode asks for the id_token alone */
     tmpl = vd_request_tmpl(s, response_uri);
     if (tmpl && vouch_siop_request_tmpl_build(tmpl, &lp, &jwt, &e) == VOUCH_OK)
@@ -345,6 +335,7 @@ void vd_login_request(vd_server *s, const char *id, vd_reply *out)
 out:
     if (rc != VOUCH_OK)
         refuse(out, "GET /auth/request", &e);
+    vouch_wipe(&si, sizeof(si));
     vouch_free(jwt);
 }
 
@@ -359,7 +350,7 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
         [F_STATE] = {"state", STATE_MAX, 1, NULL, 0},
     };
     vouch_err e;
-    vd_login_row row;
+    vd_state_info si;
     vouch_login_params lp;
     vouch_device_facts facts;
     vd_finish fin;
@@ -371,6 +362,7 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
     vouch_code rc;
 
     vouch_err_clear(&e);
+    memset(&si, 0, sizeof(si));
     memset(&facts, 0, sizeof(facts));
     memset(&fin, 0, sizeof(fin));
     memset(token, 0, sizeof(token));
@@ -381,32 +373,27 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
                            "vp_token and presentation_submission are required");
         goto out;
     }
-    /* the state is ours: VD_STATE_LEN base64url bytes, else no login has it */
-    if (!is_b64url_id(f[F_STATE].value, f[F_STATE].len, VD_STATE_LEN)) {
-        rc = vouch_err_set(&e, VOUCH_E_LOGIN_STATE, "unknown state");
+    /* the state is ours, else no login has it */
+    if ((rc = vd_state_open(s->sealer, f[F_STATE].value, f[F_STATE].len, VOUCH_E_LOGIN_STATE, &si,
+                            &e)) != VOUCH_OK)
         goto out;
-    }
-    if (!vd_login_cache_get(f[F_STATE].value, &row) &&
-        (rc = s->store->ops->login_get(s->store, f[F_STATE].value, VOUCH_E_LOGIN_STATE, &row,
-                                       &e)) != VOUCH_OK)
-        goto out;
-    /* fail fast on a replay or a late answer; the store checks again,
-     * atomically, before anything is issued */
-    if (row.used) {
+    /* fail fast on a replay or a late answer; the store decides, atomically,
+     * before anything is issued */
+    if (vd_answered_seen(f[F_STATE].value)) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_NONCE, "nonce already used (replayed login)");
         goto out;
     }
-    if (row.expires <= now) {
+    if (si.expires <= now) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_NONCE, "nonce expired");
         goto out;
     }
     snprintf(response_uri, sizeof(response_uri), "%s/auth/response", s->public_url);
     lp.client_id = s->cfg.did;
     lp.response_uri = response_uri;
-    lp.nonce = row.nonce;
-    lp.state = row.state;
-    lp.iat = row.created;
-    lp.exp = row.expires;
+    lp.nonce = si.nonce;
+    lp.state = f[F_STATE].value;
+    lp.iat = si.expires - nonce_ttl(s); /* when it was made, give or take a TTL change */
+    lp.exp = si.expires;
     if ((rc = vouch_siop_response_verify_cached(
              vd_did_cache(), s->cfg.policy, &s->cfg.authz, &lp, f[F_ID].value, f[F_ID].len,
              allowlist ? NULL : f[F_VP].value, allowlist ? 0 : f[F_VP].len,
@@ -414,7 +401,7 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
         VOUCH_OK)
         goto out;
     /* the key that answered is the one that asked */
-    if (strcmp(facts.did, row.did) != 0) {
+    if (!vd_state_for(&si, facts.did)) {
         rc = vouch_err_set(&e, VOUCH_E_LOGIN_SUBJECT,
                            "the response is not from the device that started the login");
         goto out;
@@ -425,8 +412,9 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
                             &e)) != VOUCH_OK)
         goto out;
     vd_token_key(token, key);
-    fin.state = row.state;
-    fin.did = row.did;
+    fin.state = f[F_STATE].value;
+    fin.state_expires = si.expires;
+    fin.did = facts.did;
     fin.serial = facts.serial;
     fin.hardware = facts.hardware;
     fin.token_key = key;
@@ -437,10 +425,10 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
     rc = s->store->ops->login_finish(s->store, &fin, &clone, &e);
     /* the store consumed the nonce (a clone refusal keeps it consumed) */
     if (rc == VOUCH_OK || rc == VOUCH_E_LOGIN_NONCE || rc == VOUCH_E_LOGIN_CLONE)
-        vd_login_cache_used(row.state);
+        vd_answered_mark(f[F_STATE].value);
     if (clone) {
         vd_metric_inc(VD_M_CLONE);
-        vd_log("clone signal: %s logged in while another session is live%s", row.did,
+        vd_log("clone signal: %s logged in while another session is live%s", facts.did,
                rc == VOUCH_E_LOGIN_CLONE ? " (refused)" : "");
     }
     if (rc != VOUCH_OK)
@@ -456,6 +444,7 @@ out:
     }
     vouch_wipe(token, sizeof(token));
     vouch_wipe(key, sizeof(key));
+    vouch_wipe(&si, sizeof(si));
     vouch_form_free(f, F__N);
 }
 

@@ -23,6 +23,7 @@ static vouch_code cmd_serve(const cli_args *a, vouch_err *err)
 {
     vd_server s;
     vd_listen l;
+    uint8_t key[VD_STATE_KEY_LEN] = {0};
     const char *dir, *listen_s, *skew = getenv("VOUCHD_CLOCK_SKEW");
     int64_t nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     vouch_code rc;
@@ -51,10 +52,15 @@ static vouch_code cmd_serve(const cli_args *a, vouch_err *err)
     l.public_url = cli_get(a, "public-url");
     l.threads = (unsigned)nthreads;
     if ((rc = vd_config_load(dir, &s.cfg, err)) != VOUCH_OK ||
-        (rc = vd_store_open(dir, cli_get(a, "db"), 1, &s.store, err)) != VOUCH_OK)
+        (rc = vd_store_open(dir, cli_get(a, "db"), 1, &s.store, err)) != VOUCH_OK ||
+        (rc = s.store->ops->state_key(s.store, key, err)) != VOUCH_OK ||
+        (rc = vd_sealer_new(key, &s.sealer, err)) != VOUCH_OK)
         goto out;
+    vouch_wipe(key, sizeof(key));
     rc = vd_http_serve(&s, &l, err);
 out:
+    vouch_wipe(key, sizeof(key));
+    vd_sealer_free(s.sealer);
     vd_store_close(s.store);
     vd_config_free(&s.cfg);
     return rc;

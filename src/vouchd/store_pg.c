@@ -16,10 +16,11 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <openssl/rand.h>
 
 #include "vouchd/vouchd.h"
 
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 #define PG_STR_(x) #x
 #define PG_STR(x) PG_STR_(x)
 
@@ -27,12 +28,13 @@ static const char pg_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS vouchd_meta(version INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS logins("
     " state TEXT PRIMARY KEY NOT NULL,"
-    " nonce TEXT NOT NULL,"
     " did TEXT NOT NULL,"
-    " created BIGINT NOT NULL,"
-    " expires BIGINT NOT NULL,"
-    " used SMALLINT NOT NULL DEFAULT 0 CHECK(used IN (0,1)));"
+    " answered BIGINT NOT NULL,"
+    " expires BIGINT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS logins_expires ON logins(expires);"
+    "CREATE TABLE IF NOT EXISTS secrets("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value BYTEA NOT NULL);"
     "CREATE TABLE IF NOT EXISTS devices("
     " did TEXT PRIMARY KEY NOT NULL,"
     " registered SMALLINT NOT NULL DEFAULT 0 CHECK(registered IN (0,1)),"
@@ -63,9 +65,12 @@ static const char pg_schema_sql[] =
     " FOR EACH ROW EXECUTE FUNCTION vouchd_audit_append_only();";
 
 /* From schema 1, whose logins had a request id beside the state and whose
- * tokens were keyed by their bare SHA-256: logins last minutes and tokens
- * at most a day, so both tables are made anew (devices log in again). */
+ * tokens were keyed by their bare SHA-256, and from schema 2, whose logins
+ * were stored when started: logins last minutes and tokens at most a day,
+ * so their tables are made anew (devices log in again; schema 2's tokens
+ * are kept). */
 static const char pg_migrate_1_sql[] = "DROP TABLE IF EXISTS logins; DROP TABLE IF EXISTS tokens";
+static const char pg_migrate_2_sql[] = "DROP TABLE IF EXISTS logins";
 
 typedef struct pg_store {
     vd_store base;
@@ -136,50 +141,32 @@ static void copy_val(const PGresult *r, int row, int col, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static vouch_code pg_login_create(vd_store *s, const vd_login_row *row, vouch_err *err)
-{
-    pg_store *db = (pg_store *)s;
-    char created[24], expires[24];
-    const char *p[5] = {row->state, row->nonce, row->did, created, expires};
-    vouch_code rc;
-
-    i64(created, sizeof(created), row->created);
-    i64(expires, sizeof(expires), row->expires);
-    pthread_mutex_lock(&db->lock);
-    rc = pg_cmd(db,
-                "INSERT INTO logins(state, nonce, did, created, expires)"
-                " VALUES($1, $2, $3, $4, $5)",
-                5, p, NULL, "creating a login", err);
-    pthread_mutex_unlock(&db->lock);
-    return rc;
-}
-
-static vouch_code pg_login_get(vd_store *s, const char *state, vouch_code absent,
-                               vd_login_row *row, vouch_err *err)
+static vouch_code pg_state_key(vd_store *s, uint8_t key[VD_STATE_KEY_LEN], vouch_err *err)
 {
     pg_store *db = (pg_store *)s;
     PGresult *r = NULL;
-    const char *p[1] = {state};
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    char *hex = NULL;
     vouch_code rc;
 
-    memset(row, 0, sizeof(*row));
     pthread_mutex_lock(&db->lock);
-    if ((rc = pg_exec(db,
-                      "SELECT state, nonce, did, created, expires, used FROM logins"
-                      " WHERE state = $1",
-                      1, p, PGRES_TUPLES_OK, &r, "looking up a login", err)) != VOUCH_OK)
+    if ((rc = pg_exec(db, "SELECT encode(value, 'hex') FROM secrets WHERE name = 'state'", 0,
+                      NULL, PGRES_TUPLES_OK, &r, "reading the state key", err)) != VOUCH_OK)
         goto out;
-    if (PQntuples(r) != 1) {
-        rc = vouch_err_set(err, absent, "no such login");
+    hex = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : NULL;
+    if (!hex || vouch_hex_decode(hex, strlen(hex), &raw, &n, NULL) != VOUCH_OK ||
+        n != VD_STATE_KEY_LEN) {
+        rc = vouch_err_set(err, VOUCH_E_DB, "database: the state key is missing or malformed");
         goto out;
     }
-    copy_val(r, 0, 0, row->state, sizeof(row->state));
-    copy_val(r, 0, 1, row->nonce, sizeof(row->nonce));
-    copy_val(r, 0, 2, row->did, sizeof(row->did));
-    row->created = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-    row->expires = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-    row->used = atoi(PQgetvalue(r, 0, 5)) != 0;
+    memcpy(key, raw, VD_STATE_KEY_LEN);
 out:
+    if (hex)
+        vouch_wipe(hex, strlen(hex));
+    if (raw)
+        vouch_wipe(raw, n);
+    vouch_free(raw);
     PQclear(r);
     pthread_mutex_unlock(&db->lock);
     return rc;
@@ -198,6 +185,7 @@ static vouch_code pg_audit(pg_store *db, int64_t now, const char *event, const c
 }
 
 #define KEY_PARAM_LEN (2 + 2 * VD_TOKEN_KEY_LEN) /* "\\x" and hex */
+#define KEY_HEX_LEN (2 + 2 * VD_STATE_KEY_LEN)
 
 static void key_param(const uint8_t k[VD_TOKEN_KEY_LEN], char out[KEY_PARAM_LEN + 1])
 {
@@ -210,7 +198,7 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
 {
     pg_store *db = (pg_store *)s;
     PGresult *r = NULL;
-    char now[24], exp[24], key[KEY_PARAM_LEN + 1];
+    char now[24], exp[24], sexp[24], key[KEY_PARAM_LEN + 1];
     int changed = 0, registered = 0, revoked = 0;
     int64_t live = 0;
     vouch_code rc;
@@ -218,6 +206,7 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     *clone = 0;
     i64(now, sizeof(now), f->now);
     i64(exp, sizeof(exp), f->token_expires);
+    i64(sexp, sizeof(sexp), f->state_expires);
     key_param(f->token_key, key);
     pthread_mutex_lock(&db->lock);
     if ((rc = pg_cmd(db, "BEGIN", 0, NULL, NULL, "begin", err)) != VOUCH_OK)
@@ -247,16 +236,21 @@ static vouch_code pg_login_finish(vd_store *s, const vd_finish *f, int *clone, v
         rc = vouch_err_set(err, VOUCH_E_LOGIN_NOT_REGISTERED, "this device key is not registered");
         goto out;
     }
+    /* the single use of the nonce: a state answered before is already a row */
+    if (f->state_expires <= f->now) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce expired");
+        goto out;
+    }
     {
-        const char *p[3] = {f->state, now, f->did};
+        const char *p[4] = {f->state, f->did, now, sexp};
         if ((rc = pg_cmd(db,
-                         "UPDATE logins SET used = 1"
-                         " WHERE state = $1 AND used = 0 AND expires > $2 AND did = $3",
-                         3, p, &changed, "consuming a nonce", err)) != VOUCH_OK)
+                         "INSERT INTO logins(state, did, answered, expires)"
+                         " VALUES($1, $2, $3, $4) ON CONFLICT(state) DO NOTHING",
+                         4, p, &changed, "consuming a nonce", err)) != VOUCH_OK)
             goto out;
     }
     if (changed != 1) {
-        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used or expired");
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used");
         goto out;
     }
     {
@@ -443,8 +437,8 @@ static void pg_close(vd_store *s)
 }
 
 static const vd_store_ops pg_ops = {
-    pg_login_create, pg_login_get, pg_login_finish, pg_token_check, pg_revoke,
-    pg_enroll,       pg_prune,     pg_counts,       pg_close,
+    pg_state_key, pg_login_finish, pg_token_check, pg_revoke,
+    pg_enroll,    pg_prune,        pg_counts,      pg_close,
 };
 
 /* Runs one fixed statement (nothing from outside reaches it) and keeps its
@@ -459,9 +453,35 @@ static vouch_code pg_fixed(pg_store *db, const char *sql, ExecStatusType want, P
     return VOUCH_OK;
 }
 
+/* A new state key, from OpenSSL's generator, unless one is there. */
+static vouch_code pg_add_state_key(pg_store *db, vouch_err *err)
+{
+    uint8_t key[VD_STATE_KEY_LEN];
+    char hex[KEY_HEX_LEN + 1];
+    const char *p[1] = {hex};
+    vouch_code rc;
+
+    if (RAND_bytes(key, sizeof(key)) != 1) {
+        rc = vouch_err_set(err, VOUCH_E_INTERNAL, "random: RAND_bytes failed");
+        goto out;
+    }
+    hex[0] = '\\';
+    hex[1] = 'x';
+    if ((rc = vouch_hex_encode_buf(key, sizeof(key), hex + 2, sizeof(hex) - 2, err)) != VOUCH_OK)
+        goto out;
+    rc = pg_cmd(db,
+                "INSERT INTO secrets(name, value) VALUES('state', $1::bytea)"
+                " ON CONFLICT(name) DO NOTHING",
+                1, p, NULL, "creating the state key", err);
+out:
+    vouch_wipe(key, sizeof(key));
+    vouch_wipe(hex, sizeof(hex));
+    return rc;
+}
+
 /*
  * Checks the schema version and creates the schema in an empty database,
- * or upgrades schema 1.
+ * or upgrades schema 1 or 2, with a new state key.
  * Several vouchd may start at once against one database, and CREATE TABLE
  * IF NOT EXISTS is not safe under concurrency in PostgreSQL: the check and
  * the creation run in one transaction under a fixed advisory lock, so one
@@ -491,14 +511,17 @@ static vouch_code pg_schema(pg_store *db, int create, vouch_err *err)
         rc = pg_fixed(db, "COMMIT", PGRES_COMMAND_OK, &r, err);
         goto out;
     }
-    if (version != 1 && (version != 0 || !create)) {
+    if (version != 1 && version != 2 && (version != 0 || !create)) {
         rc = vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
                            version, PG_SCHEMA_VERSION);
         goto out;
     }
     if ((version == 1 &&
          (rc = pg_fixed(db, pg_migrate_1_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK) ||
+        (version == 2 &&
+         (rc = pg_fixed(db, pg_migrate_2_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK) ||
         (rc = pg_fixed(db, pg_schema_sql, PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
+        (rc = pg_add_state_key(db, err)) != VOUCH_OK ||
         (rc = pg_fixed(db, "DELETE FROM vouchd_meta", PGRES_COMMAND_OK, &r, err)) != VOUCH_OK ||
         (rc = pg_fixed(db, "INSERT INTO vouchd_meta(version) VALUES(" PG_STR(PG_SCHEMA_VERSION) ")",
                        PGRES_COMMAND_OK, &r, err)) != VOUCH_OK)

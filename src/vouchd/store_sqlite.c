@@ -7,37 +7,44 @@
  * (kill -9) loses nothing committed; a power loss may lose the last
  * transactions, which can only forget logins and tokens issued just before
  * it (docs/decisions.md). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "sqlite/sqlu.h"
 #include "vouchd/vouchd.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 #define DB_STR_(x) #x
 #define DB_STR(x) DB_STR_(x)
 #define DB_BUSY_MS 5000
 
-/* Schema 2. What one login writes is what the store costs: every page a
+/* Schema 3. What one login writes is what the store costs: every page a
  * transaction changes is a WAL frame (a page-sized write, and a copy at the
- * next checkpoint). So logins and tokens are WITHOUT ROWID tables keyed by
- * their own keys (one b-tree each, no unique index beside it), and those
- * keys begin with the expiry time (vd_exp_prefix): rows arrive nearly in key
- * order, and pruning is a range delete on the key, with no expiry index to
- * keep. The login's state doubles as its request id, and the audit table's
- * ids come from its rowid (append-only, so never reused) rather than
- * AUTOINCREMENT's extra sqlite_sequence page. 5 b-tree writes per login,
- * down from 11. */
+ * next checkpoint), and every transaction takes and drops file locks. So a
+ * login writes once, when it is answered (its state is sealed, not stored:
+ * login_state.c), in one transaction; logins and tokens are WITHOUT ROWID
+ * tables keyed by their own keys (one b-tree each, no unique index beside
+ * it), and those keys begin with the expiry time (vd_exp_prefix): rows
+ * arrive nearly in key order, and pruning is a range delete on the key,
+ * with no expiry index to keep. The audit table's ids come from its rowid
+ * (append-only, so never reused) rather than AUTOINCREMENT's extra
+ * sqlite_sequence page. secrets holds the state key. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS logins("
     " state TEXT PRIMARY KEY NOT NULL,"
-    " nonce TEXT NOT NULL,"
     " did TEXT NOT NULL,"
-    " created INTEGER NOT NULL,"
-    " expires INTEGER NOT NULL,"
-    " used INTEGER NOT NULL DEFAULT 0 CHECK(used IN (0,1))) STRICT, WITHOUT ROWID;"
+    " answered INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS secrets("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value BLOB NOT NULL) STRICT;"
     "CREATE TABLE IF NOT EXISTS devices("
     " did TEXT PRIMARY KEY NOT NULL,"
     " registered INTEGER NOT NULL DEFAULT 0 CHECK(registered IN (0,1)),"
@@ -66,19 +73,20 @@ static const char schema_sql[] =
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
 
-/* From schema 1: logins last minutes and tokens at most a day, so their
- * tables are made anew (devices log in again); devices and audit are kept
- * as they are (audit keeps AUTOINCREMENT, which is harmless). */
+/* From schema 1 or 2: logins last minutes and tokens at most a day, so
+ * their tables are made anew (devices log in again; schema 2's tokens are
+ * kept); devices and audit are kept as they are (schema 1's audit keeps
+ * AUTOINCREMENT, which is harmless). */
 static const char migrate_1_sql[] = "DROP TABLE IF EXISTS logins; DROP TABLE IF EXISTS tokens;";
+static const char migrate_2_sql[] = "DROP TABLE IF EXISTS logins;";
 
 enum {
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
-    Q_LOGIN_ADD,
-    Q_LOGIN_GET,
+    Q_STATE_KEY,
     Q_DEVICE,
-    Q_CONSUME,
+    Q_ANSWER,
     Q_LIVE_TOKENS,
     Q_TOKEN_ADD,
     Q_AUDIT_ADD,
@@ -98,13 +106,11 @@ static const char *const query_sql[Q__COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    [Q_LOGIN_ADD] = "INSERT INTO logins(state, nonce, did, created, expires)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [Q_LOGIN_GET] = "SELECT state, nonce, did, created, expires, used FROM logins"
-                    " WHERE state = ?1",
+    [Q_STATE_KEY] = "SELECT value FROM secrets WHERE name = 'state'",
     [Q_DEVICE] = "SELECT registered, revoked FROM devices WHERE did = ?1",
-    [Q_CONSUME] = "UPDATE logins SET used = 1"
-                  " WHERE state = ?1 AND used = 0 AND expires > ?2 AND did = ?3",
+    /* the nonce's single use: a state answered before is already a row */
+    [Q_ANSWER] = "INSERT INTO logins(state, did, answered, expires) VALUES(?1, ?2, ?3, ?4)"
+                 " ON CONFLICT(state) DO NOTHING",
     /* whether one exists, not how many (a count walks every live token of
      * a device that logs in often) */
     [Q_LIVE_TOKENS] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE did = ?1 AND expires > ?2"
@@ -156,54 +162,23 @@ static void sq_rollback(sq_store *db)
         (void)sqlu_run(db->h, sqlu_fresh(db->q[Q_ROLLBACK]), "rollback", NULL, NULL);
 }
 
-static vouch_code sq_login_create(vd_store *s, const vd_login_row *row, vouch_err *err)
-{
-    sq_store *db = (sq_store *)s;
-    sqlite3_stmt *st;
-    vouch_code rc;
-
-    pthread_mutex_lock(&db->lock);
-    st = sqlu_fresh(db->q[Q_LOGIN_ADD]);
-    if (sqlu_bind_text(st, 1, row->state) || sqlu_bind_text(st, 2, row->nonce) ||
-        sqlu_bind_text(st, 3, row->did) || sqlite3_bind_int64(st, 4, row->created) ||
-        sqlite3_bind_int64(st, 5, row->expires))
-        rc = sqlu_fail(db->h, "binding", err);
-    else
-        rc = sqlu_run(db->h, st, "creating a login", NULL, err);
-    pthread_mutex_unlock(&db->lock);
-    return rc;
-}
-
-static vouch_code sq_login_get(vd_store *s, const char *state, vouch_code absent,
-                               vd_login_row *row, vouch_err *err)
+static vouch_code sq_state_key(vd_store *s, uint8_t key[VD_STATE_KEY_LEN], vouch_err *err)
 {
     sq_store *db = (sq_store *)s;
     sqlite3_stmt *st;
     int r;
     vouch_code rc = VOUCH_OK;
 
-    memset(row, 0, sizeof(*row));
     pthread_mutex_lock(&db->lock);
-    st = sqlu_fresh(db->q[Q_LOGIN_GET]);
-    if (sqlu_bind_text(st, 1, state) != SQLITE_OK) {
-        rc = sqlu_fail(db->h, "binding", err);
-        goto out;
-    }
+    st = sqlu_fresh(db->q[Q_STATE_KEY]);
     r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        sqlu_copy_text(st, 0, row->state, sizeof(row->state));
-        sqlu_copy_text(st, 1, row->nonce, sizeof(row->nonce));
-        sqlu_copy_text(st, 2, row->did, sizeof(row->did));
-        row->created = sqlite3_column_int64(st, 3);
-        row->expires = sqlite3_column_int64(st, 4);
-        row->used = sqlite3_column_int(st, 5) != 0;
-    } else if (r == SQLITE_DONE) {
-        rc = vouch_err_set(err, absent, "no such login");
-    } else {
-        rc = sqlu_fail(db->h, "looking up a login", err);
-    }
+    if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VD_STATE_KEY_LEN)
+        memcpy(key, sqlite3_column_blob(st, 0), VD_STATE_KEY_LEN);
+    else if (r == SQLITE_ROW || r == SQLITE_DONE)
+        rc = vouch_err_set(err, VOUCH_E_DB, "database: the state key is missing or malformed");
+    else
+        rc = sqlu_fail(db->h, "reading the state key", err);
     sqlite3_reset(st);
-out:
     pthread_mutex_unlock(&db->lock);
     return rc;
 }
@@ -258,16 +233,20 @@ static vouch_code sq_login_finish(vd_store *s, const vd_finish *f, int *clone, v
     }
 
     /* the single use of the nonce: exactly one concurrent response wins */
-    st = sqlu_fresh(db->q[Q_CONSUME]);
-    if (sqlu_bind_text(st, 1, f->state) || sqlite3_bind_int64(st, 2, f->now) ||
-        sqlu_bind_text(st, 3, f->did)) {
+    if (f->state_expires <= f->now) {
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce expired");
+        goto out;
+    }
+    st = sqlu_fresh(db->q[Q_ANSWER]);
+    if (sqlu_bind_text(st, 1, f->state) || sqlu_bind_text(st, 2, f->did) ||
+        sqlite3_bind_int64(st, 3, f->now) || sqlite3_bind_int64(st, 4, f->state_expires)) {
         rc = sqlu_fail(db->h, "binding", err);
         goto out;
     }
     if ((rc = sqlu_run(db->h, st, "consuming a nonce", &changed, err)) != VOUCH_OK)
         goto out;
     if (changed != 1) {
-        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used or expired");
+        rc = vouch_err_set(err, VOUCH_E_LOGIN_NONCE, "nonce already used");
         goto out;
     }
 
@@ -464,8 +443,8 @@ static void sq_close(vd_store *s)
 }
 
 static const vd_store_ops sq_ops = {
-    sq_login_create, sq_login_get, sq_login_finish, sq_token_check, sq_revoke,
-    sq_enroll,       sq_prune,     sq_counts,       sq_close,
+    sq_state_key, sq_login_finish, sq_token_check, sq_revoke,
+    sq_enroll,    sq_prune,        sq_counts,      sq_close,
 };
 
 static int sq_user_version(sq_store *db)
@@ -480,8 +459,25 @@ static int sq_user_version(sq_store *db)
     return version;
 }
 
-/* Creates the schema in an empty database (create) or upgrades schema 1;
- * the version is read again inside the write transaction, so that of two
+/* A new state key, from OpenSSL's generator (not SQLite's randomblob). */
+static int sq_add_state_key(sq_store *db)
+{
+    uint8_t key[VD_STATE_KEY_LEN];
+    sqlite3_stmt *st = NULL;
+    int r = SQLITE_ERROR;
+
+    if (RAND_bytes(key, sizeof(key)) == 1 &&
+        (r = sqlite3_prepare_v2(db->h, "INSERT INTO secrets(name, value) VALUES('state', ?1)", -1,
+                                &st, NULL)) == SQLITE_OK &&
+        (r = sqlite3_bind_blob(st, 1, key, sizeof(key), SQLITE_TRANSIENT)) == SQLITE_OK)
+        r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_finalize(st);
+    vouch_wipe(key, sizeof(key));
+    return r;
+}
+
+/* Creates the schema in an empty database (create) or upgrades schema 1 or
+ * 2; the version is read again inside the write transaction, so that of two
  * processes opening at once only one creates or upgrades. */
 static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
 {
@@ -502,14 +498,18 @@ static vouch_code sq_schema(sq_store *db, int create, vouch_err *err)
     }
     if (version == DB_SCHEMA_VERSION)
         goto out;
-    if (version != 1 && (version != 0 || !create)) {
+    if (version != 1 && version != 2 && (version != 0 || !create)) {
         rc = vouch_err_set(err, VOUCH_E_DB, "database schema version %d; vouchd knows %d",
                            version, DB_SCHEMA_VERSION);
         goto out;
     }
-    r = version == 1 ? sqlite3_exec(db->h, migrate_1_sql, NULL, NULL, &msg) : SQLITE_OK;
+    r = version == 1   ? sqlite3_exec(db->h, migrate_1_sql, NULL, NULL, &msg)
+        : version == 2 ? sqlite3_exec(db->h, migrate_2_sql, NULL, NULL, &msg)
+                       : SQLITE_OK;
     if (r == SQLITE_OK)
         r = sqlite3_exec(db->h, schema_sql, NULL, NULL, &msg);
+    if (r == SQLITE_OK)
+        r = sq_add_state_key(db);
     if (r == SQLITE_OK)
         r = sqlite3_exec(db->h, "PRAGMA user_version = " DB_STR(DB_SCHEMA_VERSION), NULL, NULL, &msg);
     if (r == SQLITE_OK)
@@ -520,6 +520,37 @@ out:
     sqlite3_free(msg);
     if (!sqlite3_get_autocommit(db->h))
         sqlite3_exec(db->h, rc == VOUCH_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* The database holds the state key: it and its -wal and -shm files (which
+ * SQLite creates with the database's mode) are the owner's alone. Made so
+ * before SQLite opens them, tightened if an older vouchd left them open. */
+static vouch_code sq_private(const char *path, int create, vouch_err *err)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    char p[VD_PATH_MAX + 8];
+    struct stat sb;
+    vouch_code rc = VOUCH_OK;
+
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]) && rc == VOUCH_OK; i++) {
+        int fd;
+        if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= sizeof(p)) {
+            rc = vouch_err_set(err, VOUCH_E_LIMIT, "database path too long");
+            break;
+        }
+        fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (i == 0 && create ? O_CREAT : 0), 0600);
+        if (fd < 0) {
+            if (errno != ENOENT)
+                rc = vouch_err_set(err, VOUCH_E_DB, "database: cannot open %s: %s", p,
+                                   strerror(errno));
+            continue;
+        }
+        if (fstat(fd, &sb) != 0 || ((sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) != 0))
+            rc = vouch_err_set(err, VOUCH_E_DB, "database: cannot make %s private: %s", p,
+                               strerror(errno));
+        close(fd);
+    }
     return rc;
 }
 
@@ -540,6 +571,8 @@ vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vo
     pthread_mutex_init(&db->lock, NULL);
     if (create)
         flags |= SQLITE_OPEN_CREATE;
+    if ((rc = sq_private(path, create, err)) != VOUCH_OK)
+        goto out;
     if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
         rc = vouch_err_set(err, VOUCH_E_DB, "database: cannot open %s: %s", path,
                            db->h ? sqlite3_errmsg(db->h) : "out of memory");
@@ -548,12 +581,11 @@ vouch_code vd_store_sqlite_open(const char *path, int create, vd_store **out, vo
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, DB_BUSY_MS);
     /* a fixed text: nothing from outside reaches it. wal_autocheckpoint:
-     * a login writes ~11 WAL frames (two write transactions), and a
-     * checkpoint copies each page once however often it changed, then
-     * syncs; every 10,000 frames (a WAL of normally at most ~40 MiB) rather than
-     * SQLite's 1,000 cut the store's CPU per login by a quarter (login
-     * harness: create + finish 104 -> 77 us). Durability is unchanged:
-     * commits are in the WAL either way. */
+     * a checkpoint copies each page once however often it changed, then
+     * syncs; every 10,000 frames (a WAL of normally at most ~40 MiB) rather
+     * than SQLite's 1,000 cut the store's CPU per login by a quarter when
+     * it was measured (schema 1, login harness: 104 -> 77 us). Durability
+     * is unchanged: commits are in the WAL either way. */
     if (sqlite3_exec(db->h,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      " PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;"

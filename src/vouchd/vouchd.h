@@ -10,7 +10,7 @@
  *   store_pg.c      the PostgreSQL backend (libpq)
  *   login.c         the login flow and the device API, no HTTP: one request
  *                   in, one reply (status + JSON body) out
- *   login_cache.c   the logins this process started, read without the store
+ *   login_state.c   sealed login states (no row until a login is answered)
  *   metrics.c       counters and the Prometheus text
  *   http.c          libmicrohttpd: routes, body cap, TLS, clean stop
  *
@@ -34,17 +34,27 @@
 #define VD_URL_MAX 512          /* --public-url */
 #define VD_DB_URL_MAX 1024
 #define VD_FILE_MAX (256u * 1024u) /* any file of S */
-#define VD_ID_BYTES 16          /* nonce, and the random part of a state: 128 bits */
+#define VD_ID_BYTES 16          /* a nonce: 128 bits */
 #define VD_ID_LEN 22            /* base64url of 16 bytes */
 #define VD_TOKEN_BYTES 32       /* the random part of an access token: 256 bits */
 /* A state (also the request id) and an access token begin with their
  * expiry time, VD_EXP_LEN characters that sort in time order
- * (vd_exp_prefix), then their random part in base64url: the store keeps
- * them in expiry order, so inserts append and pruning is a range delete,
- * with no expiry index to write on every login. The prefix is not a
- * secret and decides nothing: each row keeps its own expiry. */
+ * (vd_exp_prefix), then base64url: the store keeps them in expiry order,
+ * so inserts append and pruning is a range delete, with no expiry index to
+ * write on every login. */
 #define VD_EXP_LEN 8 /* a multiple of 4: the whole stays canonical base64url */
-#define VD_STATE_LEN (VD_EXP_LEN + VD_ID_LEN)
+/* A state is sealed, not stored (login_state.c): after the expiry prefix,
+ * VD_STATE_BODY bytes in base64url: VD_STATE_RAND random bytes, the first
+ * VD_STATE_DIDH bytes of SHA-256(device DID), and a VD_STATE_TAG-byte
+ * HMAC-SHA-256 tag over all of it under the store's state key. The same
+ * HMAC gives the login's nonce, so no server keeps anything about a login
+ * until it is answered. */
+#define VD_STATE_RAND 12
+#define VD_STATE_DIDH 9
+#define VD_STATE_TAG 12
+#define VD_STATE_BODY (VD_STATE_RAND + VD_STATE_DIDH + VD_STATE_TAG) /* a multiple of 3 */
+#define VD_STATE_LEN (VD_EXP_LEN + VD_STATE_BODY / 3 * 4)
+#define VD_STATE_KEY_LEN 32
 #define VD_TOKEN_LEN (VD_EXP_LEN + 43)
 /* A token's key in the store: its expiry prefix, then the SHA-256 of the
  * whole token (the token itself is never stored). */
@@ -76,20 +86,10 @@ vouch_code vd_path(const char *dir, const char *name, char *out, size_t cap, vou
 
 /* ------------------------------------------------------------------- store */
 
-/* One login, as POST /auth/siop created it. The state is also the request
- * id of request_uri: whoever can fetch the request object reads the state
- * in it anyway, so a second random key would add nothing but an index. */
-typedef struct vd_login_row {
-    char state[VD_STATE_LEN + 1];
-    char nonce[VD_ID_LEN + 1];
-    char did[VOUCH_DID_MAX + 1];
-    int64_t created, expires;
-    int used;
-} vd_login_row;
-
 /* What POST /auth/response wants the store to do, atomically. */
 typedef struct vd_finish {
-    const char *state;
+    const char *state;             /* opened (vd_state_open): ours, for this DID */
+    int64_t state_expires;         /* the login's expiry, from the state */
     const char *did;               /* the verified device DID */
     const char *serial, *hardware; /* from the verified credential ("" in allowlist mode) */
     const uint8_t *token_key;      /* the new access token's key (VD_TOKEN_KEY_LEN) */
@@ -110,14 +110,14 @@ typedef struct vd_token_row {
 typedef struct vd_store vd_store;
 
 typedef struct vd_store_ops {
-    vouch_code (*login_create)(vd_store *s, const vd_login_row *row, vouch_err *err);
-    /* by state (= request id): the code `absent` if there is no such login */
-    vouch_code (*login_get)(vd_store *s, const char *state, vouch_code absent, vd_login_row *row,
-                            vouch_err *err);
+    /* The key that seals login states (VD_STATE_KEY_LEN random bytes), made
+     * with the schema and shared by every server of this database. */
+    vouch_code (*state_key)(vd_store *s, uint8_t key[VD_STATE_KEY_LEN], vouch_err *err);
     /*
-     * In one transaction: consume the login's nonce (UPDATE ... SET used = 1
-     * WHERE state = ? AND used = 0 AND expires > now: exactly one winner;
-     * VOUCH_E_LOGIN_NONCE otherwise), refuse a revoked device
+     * In one transaction: consume the login's nonce (INSERT of the state
+     * into logins, the answered logins, when state_expires > now; a state
+     * already there is a replay: exactly one winner, VOUCH_E_LOGIN_NONCE
+     * for the others), refuse a revoked device
      * (VOUCH_E_LOGIN_REVOKED) or, in allowlist mode, an unregistered one
      * (VOUCH_E_LOGIN_NOT_REGISTERED) - both leave the nonce unused - then
      * detect a clone (another live token of this DID): an audit row and
@@ -177,9 +177,14 @@ vouch_code vd_metrics_text(vd_store *st, char **out, size_t *len, vouch_err *err
 
 /* ------------------------------------------------------------------- login */
 
+/* The sealer of login states (login_state.c): the state key from the store
+ * as a keyed HMAC-SHA-256, made once per process, read-only afterwards. */
+typedef struct vd_sealer vd_sealer;
+
 typedef struct vd_server {
     vd_config cfg;
     vd_store *store;
+    vd_sealer *sealer;             /* with the store's state key */
     char public_url[VD_URL_MAX];   /* scheme://host[:port], no trailing '/' */
     int64_t (*clock)(void);        /* unix seconds; $VOUCHD_NOW for tests */
 } vd_server;
@@ -207,14 +212,37 @@ void vd_login_response(vd_server *s, const char *body, size_t len, const char *p
 /* GET /api/v1/whoami with the Authorization header value (may be NULL) */
 void vd_api_whoami(vd_server *s, const char *authorization, vd_reply *out);
 
-/* The login cache (login_cache.c): rows this process created, immutable
- * but for `used`, which only the store decides (login_finish); a miss
- * means "ask the store". put after the store has the row; get copies a hit
- * into *row and returns 1; used marks a login whose nonce the store
- * consumed. Thread-safe. */
-void vd_login_cache_put(const vd_login_row *row);
-int vd_login_cache_get(const char *state, vd_login_row *row);
-void vd_login_cache_used(const char *state);
+/* ------------------------------------------------------------ login states */
+
+vouch_code vd_sealer_new(const uint8_t key[VD_STATE_KEY_LEN], vd_sealer **out, vouch_err *err);
+void vd_sealer_free(vd_sealer *s);
+
+/* What an opened state holds. */
+typedef struct vd_state_info {
+    int64_t expires;
+    char nonce[VD_ID_LEN + 1];
+    uint8_t didh[VD_STATE_DIDH];
+} vd_state_info;
+
+/* A new state for a login of did that expires at `expires`, and its nonce. */
+vouch_code vd_state_new(const vd_sealer *s, const char *did, int64_t expires,
+                        char state[VD_STATE_LEN + 1], char nonce[VD_ID_LEN + 1],
+                        vouch_err *err);
+/* Opens state[0..len): `unknown` unless it is a state some server of this
+ * store sealed (the tag is compared in constant time); then its expiry (not
+ * checked here) and nonce in *out. */
+vouch_code vd_state_open(const vd_sealer *s, const char *state, size_t len, vouch_code unknown,
+                         vd_state_info *out, vouch_err *err);
+/* 1 if the opened state was sealed for did. */
+int vd_state_for(const vd_state_info *si, const char *did);
+
+/* Answered logins this process saw (login_state.c): a fixed table, a new
+ * mark overwrites an old one, so a miss means nothing; it only lets a
+ * replay or a late GET be refused before any signature work. The store
+ * alone decides (login_finish). Thread-safe. */
+void vd_answered_mark(const char *state);
+int vd_answered_seen(const char *state);
+
 /* t (unix seconds, 0 <= t < 2^48) as VD_EXP_LEN characters of base64url's
  * alphabet taken in ASCII order, most significant first, so that the
  * prefixes of two times compare (memcmp) as the times do; plus a NUL. */

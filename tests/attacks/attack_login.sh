@@ -189,6 +189,8 @@ expect "unknown nonce (another login's)" "$(h login --url "$URL_S" --key devB.pe
   409 VOUCH_E_LOGIN_NONCE "$T0" S 0
 expect "unknown state" "$(h login --url "$URL_S" --key devB.pem --vc B.vc --case state-unknown)" \
   409 VOUCH_E_LOGIN_STATE "$T0" S
+expect "state with its expiry pushed later (sealed: unknown)" \
+  "$(h login --url "$URL_S" --key devB.pem --vc B.vc --case state-later)" 409 VOUCH_E_LOGIN_STATE "$T0" S
 expect "expired nonce (answered after nonce_ttl)" \
   "$(h login --url "$URL_S" --key devB.pem --vc B.vc --case ok --sleep 11)" \
   409 VOUCH_E_LOGIN_NONCE "$T0" S 0
@@ -199,6 +201,9 @@ if [ "$(jget "$out" 'd["status"]')" = 200 ] && [ "$T1" = $((T0 + 1)) ]; then
   expect "replayed login (same response posted twice)" "$(jget "$out" 'json.dumps(dict(d["replay"], state=d["state"]))')" \
     409 VOUCH_E_LOGIN_NONCE "$T1" S 1
 else bad "replayed login" "first post did not succeed: $out"; fi
+expect "request object of a login already answered" \
+  "$(h post --url "$URL_S" --method GET --path "/auth/request/$(jget "$out" 'd["state"]')")" \
+  409 VOUCH_E_LOGIN_STATE
 T0=$T1
 
 # ---------------------------------------------------------- id_token claims
@@ -365,10 +370,11 @@ out=$(h post --url "$URL_S" --method GET --path "/auth/request/AAAAAAAAAAAAAAAAA
 expect "unknown request id" "$out" 404 VOUCH_E_NOTFOUND
 out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami --header "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 expect "unknown access token" "$out" 401 VOUCH_E_LOGIN_TOKEN
-# well formed (expiry prefix + random part: 30 and 51 base64url characters)
-# but unknown: looked up and not found; a token of the right length with a
-# character outside base64url is refused before any lookup
-out=$(h post --url "$URL_S" --method GET --path "/auth/request/zzzzzzzzAAAAAAAAAAAAAAAAAAAAAA")
+# well formed (expiry prefix + sealed body, 52 characters; expiry prefix +
+# random part, 51) but unknown: a state whose tag does not verify, a token
+# looked up and not found; a token of the right length with a character
+# outside base64url is refused before any lookup
+out=$(h post --url "$URL_S" --method GET --path "/auth/request/zzzzzzzz$(printf 'A%.0s' $(seq 1 44))")
 expect "well-formed unknown state as request id" "$out" 404 VOUCH_E_NOTFOUND
 out=$(h post --url "$URL_S" --method GET --path /api/v1/whoami --header "Authorization: Bearer zzzzzzzzAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 expect "well-formed unknown access token" "$out" 401 VOUCH_E_LOGIN_TOKEN

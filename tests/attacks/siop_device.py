@@ -226,7 +226,7 @@ def build_tokens(case, key, did, vc, req, other_key=None, other_vc=None):
         id_hdr["typ"] = "oauth-authz-req+jwt"
     elif case == "bad-sig":
         pass
-    elif case not in ("ok", "state-unknown", "expired", "dup-field", "unknown-field",
+    elif case not in ("ok", "state-unknown", "state-later", "expired", "dup-field", "unknown-field",
                       "no-vp"):
         raise SystemExit("unknown case " + case)
     id_token = sign(key, id_hdr, idt)
@@ -274,9 +274,13 @@ def cmd_login(a):
     idt, vpt, sub = build_tokens(a.case, key, did, vc, req, other_key, other_vc)
     state = req["state"]
     if a.case == "state-unknown":
-        # well formed (the real state's expiry prefix, a fresh random part),
-        # so that the server looks it up and does not find it
-        state = req["state"][:8] + b64u(os.urandom(16))
+        # well formed (the real state's expiry prefix, then fresh random
+        # base64url of the right length), so that only its tag betrays it
+        state = req["state"][:8] + b64u(os.urandom(64))[:len(req["state"]) - 8]
+    if a.case == "state-later":
+        # the real state with its expiry pushed to the far future: the tag
+        # covers the expiry, so this is no state of ours
+        state = "zzzzzzzz" + req["state"][8:]
     fields = [("id_token", idt), ("vp_token", vpt), ("presentation_submission", sub),
               ("state", state)]
     if a.case == "no-vp":
@@ -335,14 +339,16 @@ def cmd_post(a):
 def cmd_db(a):
     db = sqlite3.connect(a.db, timeout=30)
     q = lambda sql, *p: db.execute(sql, p).fetchone()[0]
+    # logins holds the answered logins (schema 3): a state's nonce is
+    # consumed exactly when its row exists
     res = {"logins": q("SELECT count(*) FROM logins"),
-           "used": q("SELECT count(*) FROM logins WHERE used = 1"),
+           "used": q("SELECT count(*) FROM logins"),
            "tokens": q("SELECT count(*) FROM tokens"),
            "audit": q("SELECT count(*) FROM audit"),
            "clone": q("SELECT count(*) FROM audit WHERE event = 'clone'")}
     if a.state:
-        row = db.execute("SELECT used FROM logins WHERE state = ?", (a.state,)).fetchone()
-        res["state_used"] = row[0] if row else None
+        row = db.execute("SELECT 1 FROM logins WHERE state = ?", (a.state,)).fetchone()
+        res["state_used"] = 1 if row else 0
     print(json.dumps(res))
 
 

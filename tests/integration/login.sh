@@ -117,6 +117,8 @@ stop() { kill -TERM "$PID" && wait "$PID"; local rc=$?; PID=""; return $rc; }
 
 start
 curl -sf "$URL/.well-known/did.json" | cmp -s - S/did.json && ok "did:web document served" || bad "did.json"
+[ "$(stat -c %a S/vouchd.db)" = 600 ] && ok "S/vouchd.db (it holds the key that seals login states) is 0600" ||
+  bad "database mode" "$(stat -c %a S/vouchd.db)"
 
 # ------------------------------------------------------------ both log in
 "$AGENT" login --bundle B1 --state B1 --key dev1.pem --json >l1.json 2>err1.txt &&
@@ -217,8 +219,54 @@ cols = [r[1] for r in db.execute("PRAGMA table_info(logins)")]
 print(q("PRAGMA user_version"), q("SELECT count(*) FROM devices WHERE revoked = 1"),
       q("SELECT count(*) FROM audit"), q("SELECT count(*) FROM logins"), q("SELECT count(*) FROM tokens"),
       "id" in cols)')
-[ "$got" = "2 2 2 0 0 False" ] && ok "schema 1 -> 2: revocations and audit kept, logins and tokens made anew" ||
+[ "$got" = "3 2 2 0 0 False" ] && ok "schema 1 -> 3: revocations and audit kept, logins and tokens made anew" ||
   bad "schema upgrade" "$got"
+
+# --------------------------------------------------- schema 2 is upgraded
+# Schema 2 stored every login when it started; schema 3 stores a login only
+# when it is answered (its state is sealed) and keeps the key that seals
+# states. Devices, tokens and audit survive; logins are made anew.
+"$PY" - "$DID2" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("v2.db")
+db.executescript("""
+CREATE TABLE logins(state TEXT PRIMARY KEY NOT NULL, nonce TEXT NOT NULL, did TEXT NOT NULL,
+  created INTEGER NOT NULL, expires INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0 CHECK(used IN (0,1))) STRICT, WITHOUT ROWID;
+CREATE TABLE devices(did TEXT PRIMARY KEY NOT NULL,
+  registered INTEGER NOT NULL DEFAULT 0 CHECK(registered IN (0,1)),
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1)),
+  registered_at INTEGER, revoked_at INTEGER) STRICT;
+CREATE TABLE tokens(key BLOB PRIMARY KEY NOT NULL CHECK(length(key) = 40), did TEXT NOT NULL,
+  serial TEXT NOT NULL, hardware TEXT NOT NULL, login_state TEXT NOT NULL, issued INTEGER NOT NULL,
+  expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0 CHECK(revoked IN (0,1))) STRICT, WITHOUT ROWID;
+CREATE INDEX tokens_did ON tokens(did, expires);
+CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,
+  event TEXT NOT NULL CHECK(event IN ('login','clone','revoked','registered')),
+  did TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+PRAGMA user_version = 2;
+""")
+db.execute("INSERT INTO devices(did, revoked, revoked_at) VALUES(?, 1, 1)", (sys.argv[1],))
+db.execute("INSERT INTO audit(time, event, did, code) VALUES(1, 'revoked', ?, 0)", (sys.argv[1],))
+db.execute("INSERT INTO logins VALUES('s', 'n', ?, 1, 2, 0)", (sys.argv[1],))
+db.execute("INSERT INTO tokens VALUES(zeroblob(40), ?, 'SN', 'hw', 's', 1, 2, 0)", (sys.argv[1],))
+db.commit()
+PYEOF
+chmod 0644 v2.db
+"$VOUCHD" revoke --dir S --db "sqlite:$PWD/v2.db" "$DID1" >/dev/null 2>err.txt && ok "vouchd opens a schema-2 database" || bad "schema 2" "$(cat err.txt)"
+got=$("$PY" -c '
+import sqlite3; db = sqlite3.connect("v2.db"); q = lambda s: db.execute(s).fetchone()[0]
+cols = [r[1] for r in db.execute("PRAGMA table_info(logins)")]
+print(q("PRAGMA user_version"), q("SELECT count(*) FROM devices WHERE revoked = 1"),
+      q("SELECT count(*) FROM audit"), q("SELECT count(*) FROM logins"), q("SELECT count(*) FROM tokens"),
+      cols, q("SELECT length(value) FROM secrets WHERE name = \"state\""))')
+[ "$got" = "3 2 2 0 1 ['state', 'did', 'answered', 'expires'] 32" ] &&
+  ok "schema 2 -> 3: revocations, tokens and audit kept, logins made anew, a 32-byte state key" ||
+  bad "schema 2 upgrade" "$got"
+[ "$(stat -c %a v2.db)" = 600 ] && ok "the upgraded database (it holds the state key) is made private (0600)" ||
+  bad "database mode" "$(stat -c %a v2.db)"
 "$PY" -c 'import sqlite3; db = sqlite3.connect("v9.db"); db.execute("CREATE TABLE t(x)"); db.execute("PRAGMA user_version = 9"); db.commit()'
 set +e; "$VOUCHD" revoke --dir S --db "sqlite:$PWD/v9.db" "$DID1" >/dev/null 2>err.txt; rc=$?; set -e
 v9=$("$PY" -c 'import sqlite3; db = sqlite3.connect("v9.db"); print(db.execute("PRAGMA user_version").fetchone()[0], [r[0] for r in db.execute("SELECT name FROM sqlite_master")])')
