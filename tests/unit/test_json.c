@@ -1,6 +1,8 @@
 /* test_json.c - mirrors lib/json.c */
 #include "testutil.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +279,234 @@ static void test_numbers(void **state)
     assert_code(PARSE("1.8e308", e), VOUCH_E_JSON_RANGE, e);
 }
 
+/* The first error is reported where jansson 2.14 reported it: just past the
+ * token that broke the grammar, with line and column (characters, not
+ * bytes), in jansson's words; tests/fuzz/fuzz_json_diff.c checks the rest. */
+static void test_syntax_messages(void **state)
+{
+    static const struct {
+        const char *doc;
+        vouch_code code;
+        const char *msg;
+    } cases[] = {
+        {"", VOUCH_E_JSON_SYNTAX, "at byte 0 (line 1, column 0): unexpected token"},
+        {" \n ", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 2, column 1): unexpected token"},
+        {"-", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): invalid token"},
+        {"--1", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): invalid token"},
+        {"01", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): invalid token"},
+        {"-01", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid token"},
+        {"1.", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid token"},
+        {"1.a", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid token"},
+        {".5", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): invalid token"},
+        {"1e", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid token"},
+        {"1e+", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): invalid token"},
+        {"1E-x", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): invalid token"},
+        {"[-]", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid token"},
+        {"[1x]", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): ']' expected"},
+        {"tru", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): invalid token"},
+        {"truex", VOUCH_E_JSON_SYNTAX, "at byte 5 (line 1, column 5): invalid token"},
+        {"[nulll]", VOUCH_E_JSON_SYNTAX, "at byte 6 (line 1, column 6): invalid token"},
+        {"'a'", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): invalid token"},
+        {"[\xc3\xa9]", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 2): invalid token"},
+        {"\"abc", VOUCH_E_JSON_SYNTAX, "at byte 4 (line 1, column 4): premature end of input"},
+        {"\"a\x01" "b\"", VOUCH_E_JSON_SYNTAX,
+         "at byte 2 (line 1, column 2): control character 0x1"},
+        {"[\n\"\xc3\xa9\xc3\xa9\n\"]", VOUCH_E_JSON_SYNTAX,
+         "at byte 7 (line 2, column 3): unexpected newline"},
+        {"\"\\q\"", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): invalid escape"},
+        {"\"\\", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): invalid escape"},
+        {"\"\\u12", VOUCH_E_JSON_SYNTAX, "at byte 5 (line 1, column 5): invalid escape"},
+        {"\"\\u12x4\"", VOUCH_E_JSON_SYNTAX, "at byte 6 (line 1, column 6): invalid escape"},
+        {"[1,]", VOUCH_E_JSON_SYNTAX, "at byte 4 (line 1, column 4): unexpected token"},
+        {"[1,", VOUCH_E_JSON_SYNTAX, "at byte 3 (line 1, column 3): ']' expected"},
+        {"[1 2]", VOUCH_E_JSON_SYNTAX, "at byte 4 (line 1, column 4): ']' expected"},
+        {"{", VOUCH_E_JSON_SYNTAX, "at byte 1 (line 1, column 1): string or '}' expected"},
+        {"{1:2}", VOUCH_E_JSON_SYNTAX, "at byte 2 (line 1, column 2): string or '}' expected"},
+        {"{\"a\":1,}", VOUCH_E_JSON_SYNTAX, "at byte 8 (line 1, column 8): string or '}' expected"},
+        {"{\"a\"1}", VOUCH_E_JSON_SYNTAX, "at byte 5 (line 1, column 5): ':' expected"},
+        {"{\"a\":", VOUCH_E_JSON_SYNTAX, "at byte 5 (line 1, column 5): unexpected token"},
+        {"{\"a\":1 \"b\":2}", VOUCH_E_JSON_SYNTAX, "at byte 10 (line 1, column 10): '}' expected"},
+        {"{\"a\":1,\n \"b\":2,\n x}", VOUCH_E_JSON_SYNTAX,
+         "at byte 18 (line 3, column 2): string or '}' expected"},
+        /* a bad token right after the value is trailing data, not syntax */
+        {"1x", VOUCH_E_JSON_TRAILING, "trailing data after the JSON value, near byte 1"},
+        {"1 -", VOUCH_E_JSON_TRAILING, "near byte 2"},
+        {"1 01", VOUCH_E_JSON_TRAILING, "near byte 2"},
+        {"1 23", VOUCH_E_JSON_TRAILING, "near byte 3"},
+        {"true1", VOUCH_E_JSON_TRAILING, "near byte 4"},
+        {"{} xyz", VOUCH_E_JSON_TRAILING, "near byte 5"},
+        {"1 \"abc\"", VOUCH_E_JSON_TRAILING, "near byte 6"},
+        /* ... unless reading that token fails first */
+        {"1 \"abc", VOUCH_E_JSON_SYNTAX, "at byte 6 (line 1, column 6): premature end of input"},
+        {"1 1e999", VOUCH_E_JSON_RANGE, "at byte 7 (line 1, column 7): real number overflow"},
+        {"[9223372036854775808]", VOUCH_E_JSON_RANGE,
+         "at byte 20 (line 1, column 20): too big integer"},
+        {"[-9223372036854775809]", VOUCH_E_JSON_RANGE,
+         "at byte 21 (line 1, column 21): too big negative integer"},
+        {"[-1e400]", VOUCH_E_JSON_RANGE, "at byte 7 (line 1, column 7): real number overflow"},
+        /* a duplicate is found before its value is read */
+        {"{\"a\":1,\"a\":[}", VOUCH_E_JSON_DUPLICATE, "duplicate member \"a\" at byte 7"},
+        {"{\"\xe2\x82\xac\":1,\"\xe2\x82\xac\":2}", VOUCH_E_JSON_DUPLICATE,
+         "duplicate member \"\\xe2\\x82\\xac\" at byte 9"},
+    };
+    vouch_err e;
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vouch_code rc = parse_bytes(cases[i].doc, strlen(cases[i].doc), NULL, &e);
+        if (rc != cases[i].code || !strstr(e.msg, cases[i].msg))
+            fail_msg("case %zu: got %s \"%s\", want %s \"...%s\"", i, vouch_code_name(rc), e.msg,
+                     vouch_code_name(cases[i].code), cases[i].msg);
+    }
+}
+
+/* Integers are json_int_t (strtoll's range), everything with a fraction or
+ * an exponent is a real (strtod, C locale): 1 and 1.0 differ in type. */
+static void test_number_values(void **state)
+{
+    static const char doc[] =
+        "[0,-0,1.0,-0.0,1e2,1E-2,-9223372036854775808,9223372036854775807,4.9e-324,1e-400,"
+        "123456789012345678901234567890.5,"
+        "10000000000000000000000000000000000000000000000000000000000000000000000.0]";
+    json_t *v = NULL, *x;
+    vouch_err e;
+    (void)state;
+    assert_ok(vouch_json_parse(doc, sizeof(doc) - 1, NULL, &v, &e), e);
+    assert_int_equal(json_array_size(v), 12);
+    for (size_t i = 0; i < 12; i++) {
+        int integer = i == 0 || i == 1 || i == 6 || i == 7;
+        assert_true(integer ? json_is_integer(json_array_get(v, i))
+                            : json_is_real(json_array_get(v, i)));
+    }
+    assert_true(json_integer_value(json_array_get(v, 1)) == 0);
+    assert_true(json_real_value(json_array_get(v, 2)) == 1.0);
+    x = json_array_get(v, 3);
+    assert_true(json_real_value(x) == 0.0 && signbit(json_real_value(x)));
+    assert_true(json_real_value(json_array_get(v, 4)) == 100.0);
+    assert_true(json_real_value(json_array_get(v, 5)) == 0.01);
+    assert_true(json_integer_value(json_array_get(v, 6)) == LLONG_MIN);
+    assert_true(json_integer_value(json_array_get(v, 7)) == LLONG_MAX);
+    assert_true(json_real_value(json_array_get(v, 8)) > 0.0); /* subnormal, kept */
+    assert_true(json_real_value(json_array_get(v, 9)) == 0.0); /* underflow is 0 */
+    assert_true(json_real_value(json_array_get(v, 10)) == 123456789012345678901234567890.5);
+    /* a real longer than the parser's stack copy */
+    assert_true(json_real_value(json_array_get(v, 11)) == 1e70);
+    json_decref(v);
+}
+
+/* Checks that doc parses to one string member or element equal to want. */
+static void assert_string_parses(const char *doc, size_t len, const char *want, size_t wlen)
+{
+    json_t *v = NULL, *s;
+    vouch_err e;
+
+    assert_ok(vouch_json_parse(doc, len, NULL, &v, &e), e);
+    s = json_array_get(v, 0);
+    assert_non_null(s);
+    assert_int_equal(json_string_length(s), wlen);
+    assert_memory_equal(json_string_value(s), want, wlen);
+    json_decref(v);
+}
+
+static void test_strings(void **state)
+{
+    static const char doc[] =
+        "{\"a\\\"b\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","
+        "\"k\\u00e9\":{\"x\\ty\":\"\\u00e9\\u20AC\\ud83d\\ude00\\u007f\\u0001\"}}";
+    char in[2100], want[1100];
+    json_t *v = NULL, *m;
+    vouch_err e;
+    (void)state;
+    assert_ok(vouch_json_parse(doc, sizeof(doc) - 1, NULL, &v, &e), e);
+    m = json_object_get(v, "a\"b");
+    assert_non_null(m);
+    assert_string_equal(json_string_value(m), "\"\\/\b\f\n\r\t");
+    /* an escaped name whose value has escapes too */
+    m = json_object_get(v, "k\xc3\xa9");
+    assert_non_null(m);
+    m = json_object_get(m, "x\ty");
+    assert_non_null(m);
+    assert_string_equal(json_string_value(m), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x7f\x01");
+    json_decref(v);
+    /* every length around the 8-byte words of the scan, an escape at every
+     * position, and escaped strings longer than the first scratch buffer */
+    for (size_t n = 0; n < 1030; n = n < 40 ? n + 1 : n * 2 + 7) {
+        for (size_t at = 0; at <= n; at = at < 20 ? at + 1 : at + n / 3 + 1) {
+            size_t o = 0, w = 0;
+            in[o++] = '[';
+            in[o++] = '"';
+            for (size_t i = 0; i < n; i++) {
+                if (i == at) {
+                    memcpy(in + o, "\\n", 2);
+                    o += 2;
+                    want[w++] = '\n';
+                }
+                in[o++] = (char)('a' + i % 26);
+                want[w++] = (char)('a' + i % 26);
+            }
+            memcpy(in + o, "\"]", 2);
+            o += 2;
+            assert_string_parses(in, o, want, w); /* at == n: no escape */
+        }
+    }
+}
+
+/* The conformance profile: last name wins in its first place, \u0000 is
+ * kept in values, and refused in names (jansson's are C strings). */
+static void test_rfc8259_profile(void **state)
+{
+    json_t *v = NULL;
+    vouch_err e;
+    void *it;
+    (void)state;
+    assert_ok(vouch_json_parse_rfc8259("[\"a\\u0000b\"]", 12, NULL, &v, &e), e);
+    assert_int_equal(json_string_length(json_array_get(v, 0)), 3);
+    assert_memory_equal(json_string_value(json_array_get(v, 0)), "a\0b", 3);
+    json_decref(v);
+    assert_code(vouch_json_parse_rfc8259("{\"k\\u0000\":1}", 13, NULL, &v, &e), VOUCH_E_JSON_UTF8,
+                e);
+    assert_msg_has(e, "invalid JSON at byte 10 (line 1, column 10): NUL byte in object key");
+    assert_null(v);
+    assert_ok(vouch_json_parse_rfc8259("{\"a\":1,\"b\":2,\"a\":{\"c\":3}}", 25, NULL, &v, &e), e);
+    assert_int_equal(json_object_size(v), 2);
+    it = json_object_iter(v);
+    assert_string_equal(json_object_iter_key(it), "a");
+    assert_true(json_is_object(json_object_iter_value(it)));
+    assert_string_equal(json_object_iter_key(json_object_iter_next(v, it)), "b");
+    json_decref(v);
+    assert_code(vouch_json_parse("{\"a\":1,\"b\":2,\"a\":{\"c\":3}}", 25, NULL, &v, &e),
+                VOUCH_E_JSON_DUPLICATE, e);
+    assert_msg_has(e, "duplicate member \"a\" at byte 13");
+}
+
+/* Above a depth cap of 2048, jansson's own limit applies: 2048 values deep,
+ * scalars included. */
+static void test_jansson_depth_limit(void **state)
+{
+    vouch_json_limits lim = {0, 4096};
+    size_t len;
+    char *doc;
+    vouch_err e;
+    (void)state;
+    doc = nest(2048, "[", "]", &len);
+    assert_ok(parse_bytes(doc, len, &lim, &e), e);
+    free(doc);
+    doc = nest(2049, "[", "]", &len);
+    assert_code(parse_bytes(doc, len, &lim, &e), VOUCH_E_JSON_DEPTH, e);
+    assert_msg_has(e, "JSON nested too deeply at byte 2049");
+    free(doc);
+    doc = nest(2048, "[", "]", &len);
+    doc[2047] = '1'; /* 2047 arrays around a number: 2048 values deep */
+    memmove(doc + 2048, doc + 2049, len - 2049 + 1);
+    assert_ok(parse_bytes(doc, len - 1, &lim, &e), e);
+    free(doc);
+    doc = nest(2049, "[", "]", &len);
+    doc[2048] = '1';
+    memmove(doc + 2049, doc + 2050, len - 2050 + 1);
+    assert_code(parse_bytes(doc, len - 1, &lim, &e), VOUCH_E_JSON_DEPTH, e);
+    assert_msg_has(e, "at byte 2049");
+    free(doc);
+}
+
 /* Checks are ordered as vouch/json.h lists them. */
 static void test_check_order(void **state)
 {
@@ -450,7 +680,11 @@ static void test_alloc_failure(void **state)
     static const char doc[] =
         "{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"sigs\":[{\"kid\":\"a\",\"n\":[1,2.5,true]},"
         "{\"kid\":\"b\",\"deep\":{\"x\":{\"y\":[null,\"\\u00e9\\uD83D\\uDE00\"]}}}],"
-        "\"long\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
+        "\"long\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        /* the parser's own blocks: an escaped name kept while its escaped
+         * value is read, and a real longer than its stack copy */
+        "\"k\\u00e9\":\"v\\n\","
+        "\"r\":1.00000000000000000000000000000000000000000000000000000000000000001}";
     json_t *base = NULL;
     vouch_err e;
     long k;
@@ -521,6 +755,11 @@ int main(void)
         cmocka_unit_test(test_surrogates_and_nul_escapes),
         cmocka_unit_test(test_trailing_bom_syntax),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_syntax_messages),
+        cmocka_unit_test(test_number_values),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_rfc8259_profile),
+        cmocka_unit_test(test_jansson_depth_limit),
         cmocka_unit_test(test_check_order),
         cmocka_unit_test(test_parse_object),
         cmocka_unit_test(test_getters),
