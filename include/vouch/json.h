@@ -1,8 +1,10 @@
 /*
- * vouch/json.h - hardened JSON on jansson.
+ * vouch/json.h - hardened JSON, parsed into jansson values.
  *
- * vouch_json_parse is the only way outside bytes become JSON in vouch. On top
- * of RFC 8259 it enforces, in this order, before building any value:
+ * vouch_json_parse is the only way outside bytes become JSON in vouch. Its
+ * grammar is jansson 2.14's (json_loadb with JSON_DECODE_ANY): the same
+ * documents are accepted, as the same json_t values, and the same first
+ * error is reported; on top of that it enforces, in this order:
  *   1. a size cap (VOUCH_E_JSON_SIZE),
  *   2. a nesting-depth cap (VOUCH_E_JSON_DEPTH), checked by a pre-scan so
  *      that 100000 '[' cost nothing,
@@ -11,6 +13,10 @@
  *   5. nothing after the value but whitespace (VOUCH_E_JSON_TRAILING),
  *   6. numbers that fit: integers within int64 and reals finite
  *      (VOUCH_E_JSON_RANGE); other syntax errors are VOUCH_E_JSON_SYNTAX.
+ * Rules 1 to 3 are checked over the whole document before any value is
+ * built; rules 4 to 6 and syntax in one pass, first error first. Messages
+ * give a byte offset and never quote the document, except a duplicate
+ * member's name, sanitized. Out of memory is VOUCH_E_NOMEM.
  * A UTF-8 byte order mark is not JSON and is rejected (VOUCH_E_JSON_SYNTAX).
  *
  * The typed getters read one member of an object and fail with
