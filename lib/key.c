@@ -20,6 +20,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "p256_table.h"
 #include "pkcs11.h"
 #include "vouch/codec.h"
 #include "vouch/json.h"
@@ -37,6 +38,10 @@ struct vouch_key {
     vouch__p11_key *p11;    /* private half in a token, or NULL */
     uint8_t pub[65];        /* P-256: uncompressed 04||x||y; Ed25519: 32 bytes */
     size_t publen;
+    /* P-256: the table of multiples of the key (vouch_key_precompute), or
+     * NULL. Set at most once and freed with the key; like the contexts
+     * below, a cache that never changes the key's value or verdicts. */
+    _Atomic(vouch__p256_table *) table;
     /* Prepared contexts (fetching the algorithm costs about as much as an
      * Ed25519 verify), [0] for sign and [1] for verify: a caller borrows a
      * free slot's; when all are busy it builds its own, so no one waits.
@@ -130,6 +135,7 @@ static vouch_key *key_new(vouch_key_type type)
         return NULL;
     }
     atomic_init(&k->refs, 1u);
+    atomic_init(&k->table, NULL);
     k->type = type;
     return k;
 }
@@ -154,6 +160,7 @@ void vouch_key_free(vouch_key *k)
             ctx_free(k->type, k->slots[op][i].ctx);
             pthread_mutex_destroy(&k->slots[op][i].lock);
         }
+    vouch__p256_table_free(atomic_load_explicit(&k->table, memory_order_acquire));
     EVP_PKEY_free(k->pkey); /* OpenSSL clears private scalars on free */
     vouch__p11_free(k->p11);
     vouch_free_secret(k, sizeof(*k));
@@ -650,6 +657,29 @@ int vouch_key_equal(const vouch_key *a, const vouch_key *b)
     return memcmp(a->pub, b->pub, a->publen) == 0;
 }
 
+vouch_code vouch_key_precompute(vouch_key *k, vouch_err *err)
+{
+    vouch__p256_table *t = NULL, *none = NULL;
+    vouch_code rc = VOUCH_OK;
+
+    if (!k)
+        return vouch_err_set(err, VOUCH_E_ARG, "vouch_key_precompute: NULL argument");
+    /* Ed25519 has no table to make; a P-256 key keeps the one it has */
+    if (k->type != VOUCH_KEY_P256 || atomic_load_explicit(&k->table, memory_order_acquire))
+        goto out;
+    rc = vouch__p256_table_new(k->pub, &t, err);
+    if (rc != VOUCH_OK)
+        goto out;
+    /* release: a verifier that sees the pointer sees the table built; of
+     * two callers at once, the first table stays and the other is freed */
+    if (atomic_compare_exchange_strong_explicit(&k->table, &none, t, memory_order_acq_rel,
+                                                memory_order_acquire))
+        t = NULL;
+out:
+    vouch__p256_table_free(t);
+    return rc;
+}
+
 vouch_code vouch_key_public_copy(const vouch_key *k, vouch_key **out, vouch_err *err)
 {
     if (!k || !out)
@@ -799,6 +829,7 @@ static vouch_code es256_verify(const vouch_key *k, const uint8_t *msg, size_t le
     size_t n;
     EVP_PKEY_CTX *c;
     struct ctx_slot *slot;
+    const vouch__p256_table *t;
     vouch_code rc;
     int ok;
 
@@ -808,6 +839,10 @@ static vouch_code es256_verify(const vouch_key *k, const uint8_t *msg, size_t le
     rc = sha256(msg, len, dg, err);
     if (rc != VOUCH_OK)
         return rc;
+    /* acquire: a table published by vouch_key_precompute is seen whole */
+    t = atomic_load_explicit(&k->table, memory_order_acquire);
+    if (t)
+        return vouch__p256_table_verify(t, dg, sig, err);
     /* SEQUENCE { INTEGER r, INTEGER s }: at most 2 + 2 * 35 bytes, short form */
     n = der_uint(der + 2, sig);
     n += der_uint(der + 2 + n, sig + 32);
