@@ -170,6 +170,131 @@ static void test_es256_range(void **state)
     vouch_key_free(k);
 }
 
+/* vouch_key_precompute is expected to succeed wherever OpenSSL still has
+ * EC_GROUP_precompute_mult (CMake looks); elsewhere it must fail cleanly. */
+#ifdef VOUCH_HAVE_P256_TABLE
+#define PRECOMPUTE_RC VOUCH_OK
+#else
+#define PRECOMPUTE_RC VOUCH_E_KEY_CRYPTO
+#endif
+
+/* Verifies with both keys; both must return the same code and message. */
+static vouch_code verify2(const vouch_key *plain, const vouch_key *pre, const uint8_t *m,
+                          size_t mn, const uint8_t sig[64])
+{
+    vouch_err e1, e2;
+    vouch_code a = vouch_key_verify(plain, m, mn, sig, 64, &e1);
+    vouch_code b = vouch_key_verify(pre, m, mn, sig, 64, &e2);
+
+    if (a != b)
+        fail_msg("without the table %s (%s), with it %s (%s)", vouch_code_name(a), e1.msg,
+                 vouch_code_name(b), e2.msg);
+    if (a != VOUCH_OK)
+        assert_string_equal(e1.msg, e2.msg);
+    return a;
+}
+
+/* A precomputed key gives the verdicts of a plain one: random messages,
+ * valid and with one bit flipped in r, s or the message; r or s at 0, 1,
+ * n - 1 and n; another key's signature. */
+static void test_precompute_same_results(void **state)
+{
+    vouch_key *k = gen(VOUCH_KEY_P256), *other = gen(VOUCH_KEY_P256), *plain = NULL, *pre = NULL;
+    uint8_t m[100], sig[64], t[64];
+    vouch_err e;
+    (void)state;
+
+    assert_ok(vouch_key_public_copy(k, &plain, &e), e);
+    assert_ok(vouch_key_public_copy(k, &pre, &e), e);
+    assert_code(vouch_key_precompute(pre, &e), PRECOMPUTE_RC, e);
+    for (int i = 0; i < 200; i++) {
+        size_t mn = (size_t)i % sizeof(m); /* lengths 0 to 99, the empty message too */
+        unsigned bit;
+
+        assert_int_equal(RAND_bytes(m, sizeof(m)), 1);
+        assert_int_equal(RAND_bytes((uint8_t *)&bit, sizeof(bit)), 1);
+        assert_ok(vouch_key_sign(k, m, mn, sig, &e), e);
+        assert_int_equal(verify2(plain, pre, m, mn, sig), VOUCH_OK);
+        /* one bit of r (i even) or s (i odd): out of range when it lands
+         * on a leading byte of a value near n, else a bad signature */
+        memcpy(t, sig, 64);
+        t[(i & 1) * 32 + (bit >> 3) % 32] ^= (uint8_t)(1u << (bit & 7));
+        assert_true(verify2(plain, pre, m, mn, t) != VOUCH_OK);
+        if (mn > 0) {
+            m[(bit >> 3) % mn] ^= (uint8_t)(1u << (bit & 7));
+            assert_int_equal(verify2(plain, pre, m, mn, sig), VOUCH_E_JWS_BAD_SIGNATURE);
+        }
+        /* r or s replaced by 0, 1, n - 1 or n */
+        for (int which = 0; which < 2; which++) {
+            memcpy(t, sig, 64);
+            memset(t + 32 * which, 0, 32);
+            assert_int_equal(verify2(plain, pre, m, mn, t), VOUCH_E_JWS_SIG_RANGE);
+            t[32 * which + 31] = 1;
+            assert_int_equal(verify2(plain, pre, m, mn, t), VOUCH_E_JWS_BAD_SIGNATURE);
+            memcpy(t + 32 * which, p256_n, 32);
+            assert_int_equal(verify2(plain, pre, m, mn, t), VOUCH_E_JWS_SIG_RANGE);
+            t[32 * which + 31]--;
+            assert_int_equal(verify2(plain, pre, m, mn, t), VOUCH_E_JWS_BAD_SIGNATURE);
+        }
+        /* the same message signed by another key */
+        assert_ok(vouch_key_sign(other, m, mn, t, &e), e);
+        assert_int_equal(verify2(plain, pre, m, mn, t), VOUCH_E_JWS_BAD_SIGNATURE);
+    }
+    vouch_key_free(pre);
+    vouch_key_free(plain);
+    vouch_key_free(other);
+    vouch_key_free(k);
+}
+
+/* Precompute is idempotent, leaves signing alone, is a no-op for Ed25519,
+ * and its failure leaves a key that verifies as before. */
+static void test_precompute_api(void **state)
+{
+    vouch_key *k = gen(VOUCH_KEY_P256), *ed = gen(VOUCH_KEY_ED25519), *ref, *pub = NULL;
+    uint8_t sig[64];
+    vouch_err e;
+    (void)state;
+
+    assert_code(vouch_key_precompute(NULL, &e), VOUCH_E_ARG, e);
+    /* a private key: the table is for verifying, signing is unchanged */
+    assert_code(vouch_key_precompute(k, &e), PRECOMPUTE_RC, e);
+    assert_code(vouch_key_precompute(k, &e), PRECOMPUTE_RC, e);
+    ref = vouch_key_ref(k); /* shares the table */
+    assert_code(vouch_key_precompute(ref, &e), PRECOMPUTE_RC, e);
+    assert_ok(vouch_key_sign(k, (const uint8_t *)msg, strlen(msg), sig, &e), e);
+    assert_ok(vouch_key_verify(ref, (const uint8_t *)msg, strlen(msg), sig, 64, &e), e);
+    assert_true(vouch_key_has_private(k));
+    vouch_key_free(ref);
+    vouch_key_free(k);
+
+    /* Ed25519: nothing to do, VOUCH_OK */
+    assert_ok(vouch_key_precompute(ed, &e), e);
+    assert_ok(vouch_key_precompute(ed, &e), e);
+    assert_ok(vouch_key_sign(ed, (const uint8_t *)msg, strlen(msg), sig, &e), e);
+    assert_ok(vouch_key_verify(ed, (const uint8_t *)msg, strlen(msg), sig, 64, &e), e);
+    vouch_key_free(ed);
+
+    /* out of memory: NOMEM, and the key still verifies (without a table) */
+    k = gen(VOUCH_KEY_P256);
+    assert_ok(vouch_key_public_copy(k, &pub, &e), e);
+    assert_ok(vouch_key_sign(k, (const uint8_t *)msg, strlen(msg), sig, &e), e);
+#ifdef VOUCH_HAVE_P256_TABLE
+    vouch_alloc_fail_after(0);
+    assert_code(vouch_key_precompute(pub, &e), VOUCH_E_NOMEM, e);
+    vouch_alloc_fail_after(-1);
+#endif
+    assert_ok(vouch_key_verify(pub, (const uint8_t *)msg, strlen(msg), sig, 64, &e), e);
+    sig[40] ^= 1;
+    assert_code(vouch_key_verify(pub, (const uint8_t *)msg, strlen(msg), sig, 64, &e),
+                VOUCH_E_JWS_BAD_SIGNATURE, e);
+    sig[40] ^= 1;
+    /* then it can still get its table */
+    assert_code(vouch_key_precompute(pub, &e), PRECOMPUTE_RC, e);
+    assert_ok(vouch_key_verify(pub, (const uint8_t *)msg, strlen(msg), sig, 64, &e), e);
+    vouch_key_free(pub);
+    vouch_key_free(k);
+}
+
 /* Our ES256 output is checked by OpenSSL directly (DER over SHA-256), and
  * a signature made by OpenSSL directly verifies with us. */
 static void test_es256_against_openssl(void **state)
@@ -985,6 +1110,30 @@ static void test_threads(void **state)
     }
 }
 
+/* A table attached while other threads verify (and sign) with the key:
+ * every verdict stays right, before, during and after. */
+static void test_precompute_while_verifying(void **state)
+{
+    struct thr t[4];
+    pthread_t th[4];
+    vouch_key *k = gen(VOUCH_KEY_P256);
+    vouch_err e;
+    (void)state;
+
+    for (int j = 0; j < 4; j++) {
+        t[j].k = k;
+        t[j].fails = 0;
+        assert_ok(vouch_key_sign(k, (const uint8_t *)msg, strlen(msg), t[j].sig, &e), e);
+        assert_int_equal(pthread_create(&th[j], NULL, thr_verify, &t[j]), 0);
+    }
+    assert_code(vouch_key_precompute(k, &e), PRECOMPUTE_RC, e);
+    for (int j = 0; j < 4; j++) {
+        assert_int_equal(pthread_join(th[j], NULL), 0);
+        assert_int_equal(t[j].fails, 0);
+    }
+    vouch_key_free(k);
+}
+
 /* Every allocation of ours failing in turn gives NOMEM (or a clean
  * success), never a crash or a leak. */
 static void test_alloc_failures(void **state)
@@ -1036,6 +1185,8 @@ int main(void)
         cmocka_unit_test(test_sign_verify_ed25519),
         cmocka_unit_test(test_es256_range),
         cmocka_unit_test(test_es256_against_openssl),
+        cmocka_unit_test(test_precompute_same_results),
+        cmocka_unit_test(test_precompute_api),
         cmocka_unit_test(test_public_raw),
         cmocka_unit_test(test_ed25519_point_check),
         cmocka_unit_test(test_ed25519_small_order),
@@ -1046,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_pem_text),
         cmocka_unit_test(test_load_jwk_files),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_precompute_while_verifying),
         cmocka_unit_test(test_alloc_failures),
     };
     vouch_json_init();
