@@ -4,7 +4,12 @@
  * each "invalid" must be refused. Neither file has "acceptable" cases
  * today; if a later version adds some, they are counted and printed, and
  * our behaviour on them is pinned: we reject (a strict verifier is the
- * safe side for firmware). */
+ * safe side for firmware).
+ *
+ * Every ECDSA vector runs twice: with the key as imported and with a copy
+ * given a table by vouch_key_precompute (lib/p256_table.c, a second
+ * implementation of the verification equation), which must return the same
+ * code for each. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -13,7 +18,25 @@
 struct counts {
     unsigned valid, invalid, acceptable, acceptable_rejected;
     unsigned bad_key, sig_size, sig_range, bad_sig;
+    unsigned precomputed; /* vectors also verified with a precomputed key */
 };
+
+/* A copy of k with a table, or NULL for an Ed25519 key (which has none). */
+static vouch_key *precomputed_copy(const vouch_key *k)
+{
+    vouch_key *p = NULL;
+    vouch_err e;
+
+    if (vouch_key_get_type(k) != VOUCH_KEY_P256)
+        return NULL;
+    assert_ok(vouch_key_public_copy(k, &p, &e), e);
+#ifdef VOUCH_HAVE_P256_TABLE
+    assert_ok(vouch_key_precompute(p, &e), e);
+#else
+    assert_code(vouch_key_precompute(p, &e), VOUCH_E_KEY_CRYPTO, e);
+#endif
+    return p;
+}
 
 /* Hex from a test member into a new buffer (an empty string is fine). */
 static uint8_t *hex(const json_t *obj, const char *name, size_t *n)
@@ -48,9 +71,12 @@ static void run_file(const char *file, vouch_key_type type, struct counts *c)
         const json_t *pk = json_object_get(g, "publicKey"), *tests = json_object_get(g, "tests"), *t;
         size_t pn = 0, ti;
         uint8_t *praw = hex(pk, type == VOUCH_KEY_P256 ? "uncompressed" : "pk", &pn);
-        vouch_key *k = NULL;
+        vouch_key *k = NULL, *kp = NULL;
         vouch_err e;
         vouch_code krc = vouch_key_from_public_raw(type, praw, pn, &k, &e);
+
+        if (krc == VOUCH_OK)
+            kp = precomputed_copy(k);
 
         json_array_foreach(tests, ti, t) {
             const char *result = json_string_value(json_object_get(t, "result"));
@@ -61,6 +87,17 @@ static void run_file(const char *file, vouch_key_type type, struct counts *c)
 
             if (krc == VOUCH_OK)
                 rc = vouch_key_verify(k, m, mn, s, sn, &e);
+            if (kp) {
+                vouch_err pe;
+                vouch_code prc = vouch_key_verify(kp, m, mn, s, sn, &pe);
+                if (prc != rc)
+                    fail_msg("%s tcId %d: %s without the table, %s (%s) with it", file, id,
+                             vouch_code_name(rc), vouch_code_name(prc), pe.msg);
+                if (prc != VOUCH_OK && strcmp(pe.msg, e.msg) != 0)
+                    fail_msg("%s tcId %d: message \"%s\" without the table, \"%s\" with it",
+                             file, id, e.msg, pe.msg);
+                c->precomputed++;
+            }
             if (strcmp(result, "valid") == 0) {
                 c->valid++;
                 if (rc != VOUCH_OK)
@@ -86,13 +123,15 @@ static void run_file(const char *file, vouch_key_type type, struct counts *c)
             vouch_free(m);
             vouch_free(s);
         }
+        vouch_key_free(kp);
         vouch_key_free(k);
         vouch_free(praw);
     }
     printf("%s: %u valid verified, %u invalid rejected (bad key %u, size %u, range %u, "
-           "bad signature %u), %u acceptable (%u rejected)\n",
+           "bad signature %u), %u acceptable (%u rejected); %u again with a precomputed key, "
+           "same results\n",
            file, c->valid, c->invalid, c->bad_key, c->sig_size, c->sig_range, c->bad_sig,
-           c->acceptable, c->acceptable_rejected);
+           c->acceptable, c->acceptable_rejected, c->precomputed);
     json_decref(root);
 }
 
@@ -105,6 +144,8 @@ static void test_ecdsa_p256(void **state)
     assert_int_equal(c.valid + c.invalid + c.acceptable, 262);
     assert_int_equal(c.valid, 173);
     assert_int_equal(c.invalid, 89);
+    /* every vector's key imports, so every vector ran twice */
+    assert_int_equal(c.precomputed, 262);
 }
 
 static void test_ed25519(void **state)
