@@ -394,6 +394,12 @@ static void test_public_raw(void **state)
         memcpy(raw + 1, p, 32);
     }
     assert_code(vouch_key_from_public_raw(VOUCH_KEY_P256, raw, 33, &c, &e), VOUCH_E_KEY_POINT, e);
+    /* x = p uncompressed, with any y: OpenSSL's import refuses it (the only
+     * check a P-256 public key gets after decompression) */
+    memset(big, 0x11, sizeof(big));
+    big[0] = 0x04;
+    memcpy(big + 1, raw + 1, 32);
+    assert_code(vouch_key_from_public_raw(VOUCH_KEY_P256, big, 65, &c, &e), VOUCH_E_KEY_POINT, e);
     /* all-zero point */
     memset(big, 0, sizeof(big));
     big[0] = 0x04;
