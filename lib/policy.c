@@ -844,6 +844,22 @@ const vouch_key *vouch_policy_key_at(const vouch_policy *p, size_t i, const char
     return p->keys[i].key;
 }
 
+vouch_code vouch_policy_precompute(vouch_policy *p, vouch_role r, vouch_err *err)
+{
+    vouch_code rc = VOUCH_OK, krc;
+
+    if (!p)
+        return vouch_err_set(err, VOUCH_E_ARG, "vouch_policy_precompute: NULL policy");
+    for (size_t i = 0; i < p->nkeys; i++) {
+        if (p->keys[i].role != r)
+            continue;
+        krc = vouch_key_precompute(p->keys[i].key, rc == VOUCH_OK ? err : NULL);
+        if (rc == VOUCH_OK)
+            rc = krc;
+    }
+    return rc;
+}
+
 const char *vouch_policy_kid_of(const vouch_policy *p, const vouch_key *k)
 {
     for (size_t i = 0; p && k && i < p->nkeys; i++)

@@ -152,6 +152,13 @@ vouch_code vouch_policy_check_role(const vouch_policy *p, vouch_role r, const vo
 /* The public key with this kid, or NULL. */
 const vouch_key *vouch_policy_key(const vouch_policy *p, const char *kid);
 
+/* Precomputes (vouch_key_precompute) every key of role r, for a process
+ * that verifies many signatures under them (vouchd: the issuer keys, once
+ * per login). Verdicts never change. On the first key that cannot be
+ * precomputed, its code; that key and the rest still verify as before, so
+ * the caller may go on. */
+vouch_code vouch_policy_precompute(vouch_policy *p, vouch_role r, vouch_err *err);
+
 /* The payload as JSON (borrowed). */
 const json_t *vouch_policy_json(const vouch_policy *p);
 
