@@ -689,6 +689,42 @@ static void test_check_role(void **state)
     vouch_free(v1);
 }
 
+/* Precomputed role keys decide exactly as plain ones. */
+static void test_precompute(void **state)
+{
+    char *v1 = pfx_v1(&F);
+    vouch_policy *p = NULL;
+    const vouch_key *both[] = {F.release, F.cosign}, *rel[] = {F.release},
+                    *srv[] = {F.server, F.release};
+    const char *kids[] = {"release-1", "cosign-1"}, *lie[] = {"cosign-1", "release-1"};
+    vouch_jws *j;
+    vouch_err e;
+
+    (void)state;
+    vouch_err_clear(&e);
+    assert_code(vouch_policy_precompute(NULL, VOUCH_ROLE_RELEASE, &e), VOUCH_E_ARG, e);
+    assert_ok(vouch_policy_verify_root(v1, strlen(v1), PFX_NOW, &p, &e), e);
+    assert_ok(vouch_policy_precompute(p, VOUCH_ROLE_RELEASE, &e), e);
+    assert_ok(vouch_policy_precompute(p, VOUCH_ROLE_COSIGN, &e), e);
+    assert_ok(vouch_policy_precompute(p, VOUCH_ROLE_COSIGN, &e), e); /* again: no-op */
+    j = release_jws(both, kids, 2);
+    assert_ok(vouch_policy_check_role(p, VOUCH_ROLE_RELEASE, j, VOUCH_E_RELEASE_SIGNATURES, &e),
+              e);
+    assert_ok(vouch_policy_check_role(p, VOUCH_ROLE_COSIGN, j, VOUCH_E_RELEASE_SIGNATURES, &e),
+              e);
+    vouch_jws_free(j);
+    j = release_jws(rel, kids, 1);
+    assert_code(vouch_policy_check_role(p, VOUCH_ROLE_COSIGN, j, VOUCH_E_RELEASE_SIGNATURES, &e),
+                VOUCH_E_RELEASE_SIGNATURES, e);
+    vouch_jws_free(j);
+    j = release_jws(srv, lie, 2);
+    assert_code(vouch_policy_check_role(p, VOUCH_ROLE_COSIGN, j, VOUCH_E_RELEASE_SIGNATURES, &e),
+                VOUCH_E_RELEASE_SIGNATURES, e);
+    vouch_jws_free(j);
+    vouch_policy_free(p);
+    vouch_free(v1);
+}
+
 static void test_check_role_missing_role(void **state)
 {
     static const int s[] = {0, 1};
@@ -851,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_verify_next_expired),
         cmocka_unit_test(test_check_role),
         cmocka_unit_test(test_check_role_missing_role),
+        cmocka_unit_test(test_precompute),
         cmocka_unit_test(test_sign),
         cmocka_unit_test(test_did_document),
         cmocka_unit_test(test_alloc_failures),
