@@ -23,15 +23,40 @@ static int hexval(unsigned char c)
 
 /* Decodes s[0..n) into out (room for n + 1 bytes: decoding never grows).
  * Returns 0 on success, -1 on a malformed escape. */
+/* The first c in s[i..n), or n. */
+static size_t find_from(const char *s, size_t n, size_t i, char c)
+{
+    const char *p = i < n ? memchr(s + i, c, n - i) : NULL;
+
+    return p ? (size_t)(p - s) : n;
+}
+
+/* Tokens are long runs of base64url without '%' or '+': each run is copied
+ * whole. The next '%' and the next '+' are searched for again only once
+ * passed, so the work stays linear in n however many there are. */
 static int pct_decode(const char *s, size_t n, char *out, size_t *outlen)
 {
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, pct = find_from(s, n, 0, '%'), plus = find_from(s, n, 0, '+'), stop;
 
     while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
+        if (pct < i)
+            pct = find_from(s, n, i, '%');
+        if (plus < i)
+            plus = find_from(s, n, i, '+');
+        stop = pct < plus ? pct : plus;
+        memcpy(out + o, s + i, stop - i);
+        o += stop - i;
+        i = stop;
+        if (i == n)
+            break;
+        if (s[i] == '+') {
+            out[o++] = ' ';
+            i++;
+            continue;
+        }
+        {
             int hi, lo;
-            /* i + 2 < n + ... : check both digits exist before reading them */
+            /* check both digits exist before reading them */
             if (n - i < 3)
                 return -1;
             hi = hexval((unsigned char)s[i + 1]);
@@ -40,9 +65,6 @@ static int pct_decode(const char *s, size_t n, char *out, size_t *outlen)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);
             i += 3;
-        } else {
-            out[o++] = c == '+' ? ' ' : (char)c;
-            i++;
         }
     }
     out[o] = '\0';
