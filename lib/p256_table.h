@@ -49,8 +49,10 @@ void vouch__p256_table_free(vouch__p256_table *t);
  * r and s must already be in [1, n-1] (vouch_key_verify checks that first);
  * out of range is VOUCH_E_ARG, a caller's bug. VOUCH_OK if the signature
  * verifies, VOUCH_E_JWS_BAD_SIGNATURE if not, VOUCH_E_KEY_CRYPTO if OpenSSL
- * fails (an allocation, say). Allocates a BN_CTX and two points per call
- * (~0.2 us of ~20 us), so that a table needs no locks.
+ * fails (an allocation, say), VOUCH_E_INTERNAL if s^-1 fails its check
+ * (p256_ord.h: a bug, refused rather than decided on). Allocates a BN_CTX
+ * and two points per call (~0.2 us of ~14 us), so that a table needs no
+ * locks.
  */
 vouch_code vouch__p256_table_verify(const vouch__p256_table *t, const uint8_t dg[32],
                                     const uint8_t sig[64], vouch_err *err);
