@@ -12,6 +12,11 @@
  * keys), against the same `openssl speed` verify figure; the one-time cost
  * of the table is printed above the rounds.
  *
+ * p256_ord_inv is s^-1 modulo the P-256 order alone, the step of
+ * es256_verify_pre that lib/p256_ord.c does for us: inverses per second of
+ * ours against OpenSSL's BN_mod_inverse (what the table used before), on
+ * the same random values. Only where lib/p256_ord.c is built (__int128).
+ *
  * The machine is shared (builds, other benchmarks), so ours and openssl's
  * are measured in alternating rounds and the best of each side is kept: a
  * burst of outside load then depresses one round, not the ratio.
@@ -24,6 +29,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
+
+#include "../lib/p256_ord.h" /* private to lib/: for p256_ord_inv alone */
 #include "vouch/vouch.h"
 
 #define TARGET 0.80
@@ -105,6 +113,65 @@ static double bench_verify(const vouch_key *k, const uint8_t *payload, size_t le
     return bench_verify_with(k, k, payload, len, secs);
 }
 
+#ifdef VOUCH__P256_ORD
+#define INV_VALUES 4096
+
+/* Inverses modulo n per second for `secs` seconds each, ours and
+ * BN_mod_inverse's, over the same INV_VALUES random values in [1, n-1].
+ * Returns 0 on success. */
+static int bench_inverse(double secs, double *ours, double *bn)
+{
+    static uint8_t in[INV_VALUES][32];
+    BIGNUM *v[INV_VALUES] = {NULL}, *n = NULL, *w = BN_new();
+    BN_CTX *ctx = BN_CTX_new();
+    uint8_t out[32];
+    unsigned long count;
+    double t0, t;
+    int rc = -1;
+
+    if (!w || !ctx ||
+        !BN_hex2bn(&n, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"))
+        goto out;
+    for (int i = 0; i < INV_VALUES; i++) {
+        if (!(v[i] = BN_new()))
+            goto out;
+        do
+            if (!BN_rand_range(v[i], n))
+                goto out;
+        while (BN_is_zero(v[i]));
+        if (BN_bn2binpad(v[i], in[i], 32) != 32)
+            goto out;
+    }
+    count = 0;
+    t0 = now_s();
+    do {
+        for (int i = 0; i < INV_VALUES; i++, count++) {
+            if (!vouch__p256_ord_inv(out, in[i]))
+                goto out;
+        }
+        t = now_s() - t0;
+    } while (t < secs);
+    *ours = (double)count / t;
+    count = 0;
+    t0 = now_s();
+    do {
+        for (int i = 0; i < INV_VALUES; i++, count++)
+            if (!BN_mod_inverse(w, v[i], n, ctx))
+                goto out;
+        t = now_s() - t0;
+    } while (t < secs);
+    *bn = (double)count / t;
+    rc = 0;
+out:
+    for (int i = 0; i < INV_VALUES; i++)
+        BN_free(v[i]);
+    BN_free(n);
+    BN_free(w);
+    BN_CTX_free(ctx);
+    return rc;
+}
+#endif
+
 /* Runs `openssl speed` and reads sign/s and verify/s of both algorithms
  * from its summary table. Returns 0 on success. */
 static int openssl_speed(int secs, double *es_sign, double *es_verify, double *ed_sign,
@@ -150,8 +217,14 @@ int main(int argc, char **argv)
     int secs = argc > 1 ? atoi(argv[1]) : 2, rounds = argc > 2 ? atoi(argv[2]) : 2;
     uint8_t payload[200];
     vouch_key *p256 = NULL, *ed = NULL, *pre = NULL;
-    figure f[5] = {{"es256_sign", 0, 0}, {"es256_verify", 0, 0}, {"eddsa_sign", 0, 0},
-                   {"eddsa_verify", 0, 0}, {"es256_verify_pre", 0, 0}};
+    figure f[6] = {{"es256_sign", 0, 0},   {"es256_verify", 0, 0},
+                   {"eddsa_sign", 0, 0},   {"eddsa_verify", 0, 0},
+                   {"es256_verify_pre", 0, 0}, {"p256_ord_inv", 0, 0}};
+#ifdef VOUCH__P256_ORD
+    const int nfig = 6;
+#else
+    const int nfig = 5;
+#endif
     double t0;
     int rc = 1;
     vouch_err e;
@@ -187,7 +260,7 @@ int main(int argc, char **argv)
     printf("%-6s %-12s %12s %12s %12s %12s %17s\n", "round", "who", "es256_sign", "es256_verify",
            "eddsa_sign", "eddsa_verify", "es256_verify_pre");
     for (int r = 1; r <= rounds; r++) {
-        double o[5], ref[5];
+        double o[6] = {0}, ref[6] = {0};
         o[0] = bench_sign(p256, payload, sizeof(payload), secs);
         o[1] = bench_verify(p256, payload, sizeof(payload), secs);
         o[2] = bench_sign(ed, payload, sizeof(payload), secs);
@@ -205,19 +278,28 @@ int main(int argc, char **argv)
         printf("%-6d %-12s %12.0f %12.0f %12.0f %12.0f %17.0f\n", r, "openssl/s", ref[0], ref[1],
                ref[2], ref[3], ref[4]);
         fflush(stdout);
-        for (int i = 0; i < 5; i++) {
+#ifdef VOUCH__P256_ORD
+        if (bench_inverse(secs, &o[5], &ref[5]) != 0) {
+            fprintf(stderr, "could not measure the inverses modulo n\n");
+            goto out;
+        }
+        printf("%-6d p256_ord_inv: ours %.0f ns, BN_mod_inverse %.0f ns\n", r, 1e9 / o[5],
+               1e9 / ref[5]);
+        fflush(stdout);
+#endif
+        for (int i = 0; i < nfig; i++) {
             keep_max(&f[i].ours, o[i]);
             keep_max(&f[i].openssl, ref[i]);
         }
     }
     printf("\n%-16s %12s %12s %7s\n", "figure", "vouch/s", "openssl/s", "ratio");
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < nfig; i++) {
         double r = f[i].ours / f[i].openssl;
         printf("%-16s %12.0f %12.0f %7.2f%s\n", f[i].name, f[i].ours, f[i].openssl, r,
                r < TARGET ? "  (below target 0.80)" : "");
     }
     printf("\n");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < nfig; i++)
         printf("ratio %s %.2f\n", f[i].name, f[i].ours / f[i].openssl);
     rc = 0;
 out:
