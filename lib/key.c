@@ -76,7 +76,7 @@ static vouch_code sha256(const uint8_t *msg, size_t len, uint8_t out[32], vouch_
 
 /* The OpenSSL error queue is per thread and grows: every failure path that
  * may have pushed onto it ends here. */
-static vouch_code crypto_fail(vouch_err *err, vouch_code code, const char *what)
+vouch_code vouch__crypto_fail(vouch_err *err, vouch_code code, const char *what)
 {
     unsigned long e = ERR_peek_last_error();
     char buf[128] = "";
@@ -304,7 +304,7 @@ static vouch_code key_fill_public(vouch_key *k, vouch_err *err)
         size_t n = 32;
         k->type = VOUCH_KEY_ED25519;
         if (EVP_PKEY_get_raw_public_key(k->pkey, k->pub, &n) != 1 || n != 32) {
-            rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot read Ed25519 public key");
+            rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot read Ed25519 public key");
             goto out;
         }
         k->publen = 32;
@@ -323,7 +323,7 @@ static vouch_code key_fill_public(vouch_key *k, vouch_err *err)
         if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
             EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1 ||
             BN_bn2binpad(x, k->pub + 1, 32) != 32 || BN_bn2binpad(y, k->pub + 33, 32) != 32) {
-            rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 key has no valid public point");
+            rc = vouch__crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 key has no valid public point");
             goto out;
         }
         k->pub[0] = 0x04;
@@ -374,7 +374,7 @@ vouch_code vouch_key_generate(vouch_key_type type, vouch_key **out, vouch_err *e
     else
         return vouch_err_set(err, VOUCH_E_KEY_TYPE, "unknown key type %d", (int)type);
     if (!pkey)
-        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "key generation failed");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "key generation failed");
     return key_from_pkey(pkey, 1, out, err);
 }
 
@@ -464,7 +464,7 @@ static vouch_code p256_decompress(const uint8_t in[33], uint8_t out[65], vouch_e
     r = BN_CTX_get(ctx);
     t = BN_CTX_get(ctx);
     if (!t || !BN_bin2bn(in + 1, 32, x)) {
-        rc = crypto_fail(err, VOUCH_E_NOMEM, "out of memory");
+        rc = vouch__crypto_fail(err, VOUCH_E_NOMEM, "out of memory");
         goto out;
     }
     if (BN_cmp(x, p256.p) >= 0) {
@@ -476,7 +476,7 @@ static vouch_code p256_decompress(const uint8_t in[33], uint8_t out[65], vouch_e
         !BN_mod_sub(r, r, t, p256.p, ctx) || !BN_mod_add(r, r, p256.b, p256.p, ctx) ||
         !BN_mod_exp_mont(y, r, p256.e, p256.p, ctx, p256.mont) ||
         !BN_mod_sqr(t, y, p256.p, ctx)) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
         goto out;
     }
     if (BN_cmp(t, r) != 0 || (BN_is_zero(y) && (in[0] & 1))) {
@@ -484,13 +484,13 @@ static vouch_code p256_decompress(const uint8_t in[33], uint8_t out[65], vouch_e
         goto out;
     }
     if ((BN_is_odd(y) ? 1 : 0) != (in[0] & 1) && !BN_sub(y, p256.p, y)) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
         goto out;
     }
     out[0] = 0x04;
     memcpy(out + 1, in + 1, 32);
     if (BN_bn2binpad(y, out + 33, 32) != 32)
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "P-256 point decompression failed");
 out:
     if (ctx)
         BN_CTX_end(ctx);
@@ -519,11 +519,11 @@ static vouch_code p256_pkey(const uint8_t *raw, size_t len, uint8_t pub[65], EVP
         goto out;
     pkey = EVP_PKEY_dup(p256.tmpl);
     if (!pkey) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare EC import");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare EC import");
         goto out;
     }
     if (EVP_PKEY_set_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, 65) != 1) {
-        rc = crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_POINT, "P-256 public key is not a point on the curve");
         goto out;
     }
 out:
@@ -557,7 +557,7 @@ static vouch_code pkey_from_raw(vouch_key_type type, const uint8_t *raw, size_t 
             goto out;
         pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
         if (!pkey)
-            rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import Ed25519 key");
+            rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import Ed25519 key");
         goto out;
     }
     if (type != VOUCH_KEY_P256) {
@@ -796,17 +796,17 @@ static vouch_code es256_sign(const vouch_key *k, const uint8_t *msg, size_t len,
     if (c)
         ctx_put(k, slot, c, !ok);
     if (!ok) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signing failed");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signing failed");
         goto out;
     }
     es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
     if (!es) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signature not DER");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signature not DER");
         goto out;
     }
     ECDSA_SIG_get0(es, &r, &s);
     if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signature value too large");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "ES256 signature value too large");
         goto out;
     }
 out:
@@ -843,7 +843,7 @@ static vouch_code es256_verify(const vouch_key *k, const uint8_t *msg, size_t le
     n += 2;
     c = ctx_get(k, 0, &slot);
     if (!c)
-        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare ES256 verification");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare ES256 verification");
     /* a refused signature leaves the context as it was: keep it */
     ok = EVP_PKEY_verify(c, der, n, dg, sizeof(dg)) == 1;
     ctx_put(k, slot, c, 0);
@@ -869,7 +869,7 @@ static vouch_code ed25519_sign(const vouch_key *k, const uint8_t *msg, size_t le
     if (c)
         ctx_put(k, slot, c, !ok);
     if (!ok)
-        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "Ed25519 signing failed");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "Ed25519 signing failed");
     return VOUCH_OK;
 }
 
@@ -882,7 +882,7 @@ static vouch_code ed25519_verify(const vouch_key *k, const uint8_t *msg, size_t 
 
     c = ctx_get(k, 0, &slot);
     if (!c)
-        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare Ed25519 verification");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot prepare Ed25519 verification");
     ok = EVP_DigestVerify(c, sig, VOUCH_SIG_LEN, msg, len) == 1;
     ctx_put(k, slot, c, 0);
     if (!ok) {
@@ -949,7 +949,7 @@ static vouch_code check_private(EVP_PKEY *pkey, vouch_err *err)
     ok = c && EVP_PKEY_check(c) == 1;
     EVP_PKEY_CTX_free(c);
     if (!ok)
-        return crypto_fail(err, VOUCH_E_KEY_POINT, "private key is not a consistent key pair");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_POINT, "private key is not a consistent key pair");
     return VOUCH_OK;
 }
 
@@ -964,7 +964,7 @@ static vouch_code check_public(EVP_PKEY *pkey, vouch_err *err)
     if (!EVP_PKEY_is_a(pkey, "ED25519"))
         return VOUCH_OK;
     if (EVP_PKEY_get_raw_public_key(pkey, raw, &n) != 1 || n != 32)
-        return crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot read Ed25519 public key");
+        return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot read Ed25519 public key");
     return ed25519_pub_check(raw, err);
 }
 
@@ -1000,7 +1000,7 @@ vouch_code vouch_key_from_pem(const char *pem, size_t len, vouch_key **out, vouc
     pkey = priv ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)
                 : PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
     if (!pkey) {
-        rc = crypto_fail(err, VOUCH_E_KEY_PEM, priv ? "malformed private key PEM"
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_PEM, priv ? "malformed private key PEM"
                                                     : "malformed public key PEM");
         goto out;
     }
@@ -1031,7 +1031,7 @@ static vouch_code pem_text(const vouch_key *k, int private, char **out, size_t *
     ok = private ? PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL)
                  : PEM_write_bio_PUBKEY(bio, k->pkey);
     if (!ok) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot encode key as PEM");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot encode key as PEM");
         goto out;
     }
     n = BIO_get_mem_data(bio, &data);
@@ -1166,7 +1166,7 @@ static vouch_code jwk_private(vouch_key_type type, const uint8_t d[32], const ui
     if (type == VOUCH_KEY_ED25519) {
         pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d, 32);
         if (!pkey || EVP_PKEY_get_raw_public_key(pkey, derived, &dn) != 1 || dn != 32) {
-            rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import Ed25519 private key");
+            rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import Ed25519 private key");
             goto out;
         }
         if (memcmp(derived, pub, 32) != 0) {
@@ -1186,13 +1186,13 @@ static vouch_code jwk_private(vouch_key_type type, const uint8_t d[32], const ui
         !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn) ||
         !(params = OSSL_PARAM_BLD_to_param(bld))) {
-        rc = crypto_fail(err, VOUCH_E_NOMEM, "cannot build P-256 private key");
+        rc = vouch__crypto_fail(err, VOUCH_E_NOMEM, "cannot build P-256 private key");
         goto out;
     }
     ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1) {
-        rc = crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import P-256 private key");
+        rc = vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, "cannot import P-256 private key");
         goto out;
     }
     rc = check_private(pkey, err);

@@ -38,17 +38,10 @@ struct vouch__p256_table {
     EC_GROUP *gq; /* the same curve with the key Q as generator, and Q's table */
 };
 
-/* The OpenSSL error queue is per thread and grows: every failure that may
- * have pushed onto it ends here. */
+/* An OpenSSL failure: vouch__crypto_fail empties the error queue. */
 static vouch_code ossl_fail(vouch_err *err, const char *what)
 {
-    unsigned long e = ERR_peek_last_error();
-    char buf[128] = "";
-
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return vouch_err_set(err, VOUCH_E_KEY_CRYPTO, "%s%s%s", what, buf[0] ? ": " : "", buf);
+    return vouch__crypto_fail(err, VOUCH_E_KEY_CRYPTO, what);
 }
 
 static vouch_code bad_signature(vouch_err *err)

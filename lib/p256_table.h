@@ -23,6 +23,11 @@
 
 typedef struct vouch__p256_table vouch__p256_table;
 
+/* lib/key.c's: sets `code` with `what` and the last OpenSSL error, and
+ * empties the thread's OpenSSL error queue (it grows otherwise): where
+ * every OpenSSL failure of the key module ends. */
+vouch_code vouch__crypto_fail(vouch_err *err, vouch_code code, const char *what);
+
 /*
  * Builds the table of pub, an uncompressed SEC1 point (04 || x || y) that
  * the caller has already checked to be on the curve (~17 ms, ~150 KiB).
