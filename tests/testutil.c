@@ -42,6 +42,8 @@ char *test_tmpdir(void)
     return strdup(d);
 }
 
+int test_under_valgrind(void) { return getenv("VOUCH_UNDER_VALGRIND") != NULL; }
+
 void test_rmtree(const char *dir)
 {
     char cmd[4200];

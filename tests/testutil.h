@@ -31,6 +31,11 @@ const char *test_data_path(char *buf, size_t cap, const char *rel);
 /* Reads a whole test data file (fails the test if it cannot). */
 unsigned char *test_read_data(const char *rel, size_t *len);
 
+/* 1 when the test runs under valgrind (ctest's valgrind/ tests set
+ * $VOUCH_UNDER_VALGRIND): loops that only add volume may run fewer rounds
+ * there, as the plain and ASan runs keep the full count. */
+int test_under_valgrind(void);
+
 /* A fresh temporary directory (mkdtemp under $TMPDIR), removed by
  * test_rmtree. */
 char *test_tmpdir(void);

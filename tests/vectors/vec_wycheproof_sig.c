@@ -75,7 +75,10 @@ static void run_file(const char *file, vouch_key_type type, struct counts *c)
         vouch_err e;
         vouch_code krc = vouch_key_from_public_raw(type, praw, pn, &k, &e);
 
-        if (krc == VOUCH_OK)
+        /* a table costs ~1.4 s under memcheck: there every 10th key gets
+         * one (memory errors are its job; the plain and ASan runs compare
+         * all 262 vectors) */
+        if (krc == VOUCH_OK && gi % (test_under_valgrind() ? 10 : 1) == 0)
             kp = precomputed_copy(k);
 
         json_array_foreach(tests, ti, t) {
@@ -144,8 +147,12 @@ static void test_ecdsa_p256(void **state)
     assert_int_equal(c.valid + c.invalid + c.acceptable, 262);
     assert_int_equal(c.valid, 173);
     assert_int_equal(c.invalid, 89);
-    /* every vector's key imports, so every vector ran twice */
-    assert_int_equal(c.precomputed, 262);
+    /* every vector's key imports, so every vector ran twice (under
+     * valgrind those of every 10th key) */
+    if (test_under_valgrind())
+        assert_true(c.precomputed > 0 && c.precomputed < 262);
+    else
+        assert_int_equal(c.precomputed, 262);
 }
 
 static void test_ed25519(void **state)
