@@ -151,20 +151,6 @@ static void refuse(vd_reply *out, const char *route, const vouch_err *e)
     vd_reply_error(out, e->code, NULL);
 }
 
-/* base64url's 64 characters in ASCII order */
-static const char exp_digits[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-
-void vd_exp_prefix(int64_t t, char out[VD_EXP_LEN + 1])
-{
-    uint64_t v = t < 0 ? 0 : (uint64_t)t;
-
-    if (v >> (6 * VD_EXP_LEN))
-        v = (UINT64_C(1) << (6 * VD_EXP_LEN)) - 1;
-    for (int i = VD_EXP_LEN - 1; i >= 0; i--, v >>= 6)
-        out[i] = exp_digits[v & 63];
-    out[VD_EXP_LEN] = '\0';
-}
-
 void vd_token_key(const char *token, uint8_t key[VD_TOKEN_KEY_LEN])
 {
     memcpy(key, token, VD_EXP_LEN);

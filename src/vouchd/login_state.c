@@ -1,5 +1,6 @@
-/* login_state.c - sealed login states, and the answered logins this
- * process saw.
+/* login_state.c - sealed login states, the expiry prefix that states and
+ * access tokens begin with (vd_exp_prefix, read back here), and the
+ * answered logins this process saw.
  *
  * A login leaves nothing behind until it is answered: POST /auth/siop
  * seals what the later steps need into the state itself (its expiry, a
@@ -128,20 +129,26 @@ out:
     return rc;
 }
 
-/* base64url's 64 characters in ASCII order: the digits of vd_exp_prefix */
+/* base64url's 64 characters in ASCII order */
+static const char exp_digits[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+void vd_exp_prefix(int64_t t, char out[VD_EXP_LEN + 1])
+{
+    uint64_t v = t < 0 ? 0 : (uint64_t)t;
+
+    if (v >> (6 * VD_EXP_LEN))
+        v = (UINT64_C(1) << (6 * VD_EXP_LEN)) - 1;
+    for (int i = VD_EXP_LEN - 1; i >= 0; i--, v >>= 6)
+        out[i] = exp_digits[v & 63];
+    out[VD_EXP_LEN] = '\0';
+}
+
+/* The value of one digit of exp_digits, or -1. */
 static int exp_digit(char c)
 {
-    if (c == '-')
-        return 0;
-    if (c >= '0' && c <= '9')
-        return 1 + (c - '0');
-    if (c >= 'A' && c <= 'Z')
-        return 11 + (c - 'A');
-    if (c == '_')
-        return 37;
-    if (c >= 'a' && c <= 'z')
-        return 38 + (c - 'a');
-    return -1;
+    const char *d = c ? strchr(exp_digits, c) : NULL;
+
+    return d ? (int)(d - exp_digits) : -1;
 }
 
 vouch_code vd_state_open(const vd_sealer *s, const char *state, size_t len, vouch_code unknown,
