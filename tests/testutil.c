@@ -42,6 +42,22 @@ char *test_tmpdir(void)
     return strdup(d);
 }
 
+vouch_key *test_precomputed_copy(const vouch_key *k)
+{
+    vouch_key *p = NULL;
+    vouch_err e;
+
+    if (!k || vouch_key_get_type(k) != VOUCH_KEY_P256)
+        return NULL;
+    assert_ok(vouch_key_public_copy(k, &p, &e), e);
+#ifdef VOUCH_HAVE_P256_TABLE
+    assert_ok(vouch_key_precompute(p, &e), e);
+#else
+    assert_code(vouch_key_precompute(p, &e), VOUCH_E_KEY_CRYPTO, e);
+#endif
+    return p;
+}
+
 int test_under_valgrind(void) { return getenv("VOUCH_UNDER_VALGRIND") != NULL; }
 
 void test_rmtree(const char *dir)

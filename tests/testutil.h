@@ -31,6 +31,11 @@ const char *test_data_path(char *buf, size_t cap, const char *rel);
 /* Reads a whole test data file (fails the test if it cannot). */
 unsigned char *test_read_data(const char *rel, size_t *len);
 
+/* A public copy of k with a table (vouch_key_precompute, asserted to
+ * succeed where this build has tables and to fail cleanly where it has
+ * none), or NULL for NULL or an Ed25519 key (which gets no table). */
+vouch_key *test_precomputed_copy(const vouch_key *k);
+
 /* 1 when the test runs under valgrind (ctest's valgrind/ tests set
  * $VOUCH_UNDER_VALGRIND): loops that only add volume may run fewer rounds
  * there, as the plain and ASan runs keep the full count. */

@@ -80,23 +80,6 @@ static vouch_key *group_key(const json_t *group)
     return k;
 }
 
-/* A copy of k with a table, or NULL for no key or an Ed25519 key. */
-static vouch_key *precomputed_copy(const vouch_key *k)
-{
-    vouch_key *p = NULL;
-    vouch_err e;
-
-    if (!k || vouch_key_get_type(k) != VOUCH_KEY_P256)
-        return NULL;
-    assert_ok(vouch_key_public_copy(k, &p, &e), e);
-#ifdef VOUCH_HAVE_P256_TABLE
-    assert_ok(vouch_key_precompute(p, &e), e);
-#else
-    assert_code(vouch_key_precompute(p, &e), VOUCH_E_KEY_CRYPTO, e);
-#endif
-    return p;
-}
-
 /* The alg of a compact token's header, if it decodes at all. */
 static int token_alg_is(const char *jws, const char *alg)
 {
@@ -188,11 +171,11 @@ static void test_wycheproof_jws(void **state)
     memset(&ty, 0, sizeof(ty));
     assert_ok(vouch_json_parse_object((const char *)text, len, &lim, &doc, &e), e);
     assert_ok(vouch_key_generate(VOUCH_KEY_P256, &other, &e), e);
-    other_p = precomputed_copy(other);
+    other_p = test_precomputed_copy(other);
     groups = json_object_get(doc, "testGroups");
     assert_true(json_is_array(groups));
     json_array_foreach(groups, gi, g) {
-        vouch_key *k = group_key(g), *kp = precomputed_copy(k);
+        vouch_key *k = group_key(g), *kp = test_precomputed_copy(k);
         const json_t *tests = json_object_get(g, "tests"), *t;
         size_t ti;
 

@@ -21,23 +21,6 @@ struct counts {
     unsigned precomputed; /* vectors also verified with a precomputed key */
 };
 
-/* A copy of k with a table, or NULL for an Ed25519 key (which has none). */
-static vouch_key *precomputed_copy(const vouch_key *k)
-{
-    vouch_key *p = NULL;
-    vouch_err e;
-
-    if (vouch_key_get_type(k) != VOUCH_KEY_P256)
-        return NULL;
-    assert_ok(vouch_key_public_copy(k, &p, &e), e);
-#ifdef VOUCH_HAVE_P256_TABLE
-    assert_ok(vouch_key_precompute(p, &e), e);
-#else
-    assert_code(vouch_key_precompute(p, &e), VOUCH_E_KEY_CRYPTO, e);
-#endif
-    return p;
-}
-
 /* Hex from a test member into a new buffer (an empty string is fine). */
 static uint8_t *hex(const json_t *obj, const char *name, size_t *n)
 {
@@ -79,7 +62,7 @@ static void run_file(const char *file, vouch_key_type type, struct counts *c)
          * one (memory errors are its job; the plain and ASan runs compare
          * all 262 vectors) */
         if (krc == VOUCH_OK && gi % (test_under_valgrind() ? 10 : 1) == 0)
-            kp = precomputed_copy(k);
+            kp = test_precomputed_copy(k);
 
         json_array_foreach(tests, ti, t) {
             const char *result = json_string_value(json_object_get(t, "result"));
